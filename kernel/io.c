@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/io.h"
+
+static usec_t clock_usec(clockid_t clock)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+usec_t io_now(void)
+{
+        return clock_usec(CLOCK_MONOTONIC);
+}
+
+usec_t io_now_realtime(void)
+{
+        return clock_usec(CLOCK_REALTIME);
+}
+
+int io_wait(int fd, short events, usec_t deadline)
+{
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = events };
+                int timeout_ms = -1;
+
+                if (deadline != USEC_INFINITY) {
+                        usec_t now = io_now();
+
+                        if (now >= deadline)
+                                timeout_ms = 0;
+                        else
+                                timeout_ms = (int) MIN((deadline - now + 999) / 1000, (usec_t) 86400000);
+                }
+
+                int r = poll(&p, 1, timeout_ms);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (r > 0) {
+                        if (p.revents & POLLNVAL)
+                                return -EBADF;
+                        return p.revents;
+                }
+                if (deadline != USEC_INFINITY && io_now() >= deadline)
+                        return -ETIMEDOUT;
+        }
+}
+
+int io_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+
+        for (;;) {
+                if (size + 1 >= allocated) {
+                        size_t want = allocated ? allocated * 2 : 4096;
+                        char *n;
+
+                        if (want > max + 1)
+                                want = max + 1;
+                        if (want <= size + 1)
+                                return -EFBIG;
+                        n = realloc(buf, want);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        allocated = want;
+                }
+
+                ssize_t k = read(fd, buf + size, allocated - 1 - size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+        }
+
+        buf[size] = 0;
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int io_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}
+
+int io_write_string_file(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(s);
+
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+
+        /* sysctl and cgroup files take one write(); a short one means the value was refused. */
+        ssize_t k = RETRY_EINTR(write(fd, s, len));
+        if (k < 0)
+                return negative_errno();
+        if ((size_t) k != len)
+                return -EIO;
+        return 0;
+}
+
+int io_read_exact(int fd, void *buf, size_t len, usec_t deadline)
+{
+        char *p = buf;
+
+        while (len > 0) {
+                ssize_t k = read(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                int r = io_wait(fd, POLLIN, deadline);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                if (k == 0)
+                        return -EPIPE;
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}
+
+int io_fd_check_type(int fd, mode_t type)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if ((st.st_mode & S_IFMT) == type)
+                return 0;
+        return type == S_IFSOCK ? -ENOTSOCK : -EBADFD;
+}
+
+int io_fd_nonblock(int fd, bool nonblock)
+{
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0)
+                return negative_errno();
+        int nflags = nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+        if (nflags != flags && fcntl(fd, F_SETFL, nflags) < 0)
+                return negative_errno();
+        return 0;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "kernel/io.h"
+
+/*
+ * Creates a socket inside the network namespace of ns_fd (a pidfd or a
+ * netns fd) and returns it, with the calling thread back in its own
+ * namespace. The switch is per thread; the socket stays in the target
+ * namespace, which is what abstract names are looked up in.
+ */
+int netns_socket(int ns_fd, int domain, int type);
+
+/*
+ * netns_socket() plus a non-blocking connect to addr, waited for until
+ * deadline. Returns the connected socket (blocking mode, CLOEXEC).
+ */
+int netns_connect_unix(int ns_fd, int type, const struct sockaddr_un *addr, socklen_t addrlen,
+                       usec_t deadline);
+
+/* Builds a sockaddr_un for "@name" (abstract) or "/path"; returns the address length. */
+int netns_sockaddr_un(const char *address, struct sockaddr_un *ret, socklen_t *ret_len);
+
+/* Identity of a namespace fd (or /proc/self/ns/net): its inode, for same-namespace checks. */
+int netns_inode(int ns_fd, uint64_t *ret_ino);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/io.h"
+#include "kernel/pidfd.h"
+
+int pidfd_from_peer(int sockfd)
+{
+        int pidfd = -EBADF;
+        socklen_t len = sizeof(pidfd);
+
+        if (getsockopt(sockfd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                return negative_errno();
+        if (len != sizeof(pidfd) || pidfd < 0)
+                return -EPROTO;
+        return pidfd;
+}
+
+int pidfd_get_info(int pidfd, uint64_t mask, struct cdp_pidfd_info *ret)
+{
+        static const size_t sizes[] = {
+                PIDFD_INFO_SIZE_VER3_COMPAT,
+                PIDFD_INFO_SIZE_VER1_COMPAT,
+                PIDFD_INFO_SIZE_VER0_COMPAT,
+        };
+        struct cdp_pidfd_info info;
+        int r = -ENOTTY;
+
+        /*
+         * Larger sizes are zero-filled by every kernel since 6.13; the smaller
+         * retries only matter if a kernel ever refuses a size it does not know.
+         */
+        for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+                memset(&info, 0, sizeof(info));
+                info.mask = mask;
+                if (ioctl(pidfd, PIDFD_GET_INFO_SIZED(sizes[i]), &info) >= 0) {
+                        r = 0;
+                        break;
+                }
+                r = negative_errno();
+                if (r != -ENOTTY && r != -EINVAL)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        /*
+         * 6.16-6.18 report PIDFD_INFO_COREDUMP even when it was not asked for
+         * (and would not fit a 64 byte struct): trust a field only when its bit
+         * is in the returned mask, and zero those the kernel did not claim.
+         */
+        if (!(info.mask & (PIDFD_INFO_PID)))
+                info.pid = info.tgid = info.ppid = 0;
+        if (!(info.mask & PIDFD_INFO_CGROUPID))
+                info.cgroupid = 0;
+        if (!(info.mask & PIDFD_INFO_EXIT))
+                info.exit_code = 0;
+        if (!(info.mask & PIDFD_INFO_COREDUMP))
+                info.coredump_mask = 0;
+        if (!(info.mask & PIDFD_INFO_COREDUMP_SIGNAL))
+                info.coredump_signal = 0;
+
+        /* 6.19/7.0 put supported_mask at offset 72, 7.1 at 80 (after coredump_code/pad). */
+        uint64_t at72;
+        memcpy(&at72, &info.coredump_code, sizeof(at72));
+        if (!(info.mask & PIDFD_INFO_SUPPORTED_MASK))
+                info.supported_mask = 0;
+        else if (info.supported_mask == 0)
+                info.supported_mask = at72;
+        if (!(info.mask & PIDFD_INFO_COREDUMP_CODE))
+                info.coredump_code = info.coredump_pad = 0;
+
+        *ret = info;
+        return 0;
+}
+
+int pidfd_get_namespace(int pidfd, unsigned long request)
+{
+        int fd = ioctl(pidfd, request, 0);
+        if (fd < 0)
+                return negative_errno();
+        return fd;
+}
+
+int pidfd_is_alive(int pidfd)
+{
+        /* Signal 0 is only a permission and existence check; it fails with ESRCH once reaped. */
+        if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+                if (errno == ESRCH)
+                        return 0;
+                return negative_errno();
+        }
+        return 1;
+}
+
+int pidfd_open_proc_dir(int pidfd, uint32_t pid)
+{
+        _cleanup_close_ int dirfd = -EBADF;
+        char path[32];
+        int r;
+
+        if (pid == 0)
+                return -ESRCH;
+        (void) snprintf(path, sizeof(path), "/proc/%u", pid);
+        dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return negative_errno();
+
+        /*
+         * The pid cannot have been reused while the pidfd's process is not
+         * reaped; a /proc dir fd opened before that check stays bound to it.
+         */
+        r = pidfd_is_alive(pidfd);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ESRCH;
+        return TAKE_FD(dirfd);
+}

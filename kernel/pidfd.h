@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/compat.h"
+
+/* The pidfd of the process at the other end of a connected AF_UNIX socket (SO_PEERPIDFD). */
+int pidfd_from_peer(int sockfd);
+
+/*
+ * PIDFD_GET_INFO with the largest layout we know, so that every kernel fills
+ * what it has and zeroes the rest. Fields are valid only where ret->mask says
+ * so; fields of bits the kernel did not return are zeroed here, never guessed.
+ */
+int pidfd_get_info(int pidfd, uint64_t mask, struct cdp_pidfd_info *ret);
+
+/* A namespace fd (PIDFD_GET_*_NAMESPACE ioctl) of a live task. */
+int pidfd_get_namespace(int pidfd, unsigned long request);
+
+/*
+ * 1 while the process has not been reaped (its pid cannot be reused, so a
+ * /proc/<pid> opened before this check names it), 0 once it is gone.
+ */
+int pidfd_is_alive(int pidfd);
+
+/* Opens /proc/<pid> as a directory fd and checks that it still names the pidfd's process. */
+int pidfd_open_proc_dir(int pidfd, uint32_t pid);

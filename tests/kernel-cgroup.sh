@@ -1,0 +1,44 @@
+#!/bin/bash
+# cgroup id <-> path for cgroups the test makes, the id the kernel reports for
+# a crash inside one, and /proc/<pid>/cgroup with v1 lines on a hybrid host.
+. "$top_srcdir/tests/lib.sh"
+t_require_socket_dumps
+t_require_cgroup2
+t_core_pattern_save
+t_tmpdir
+d=$T_TMP
+peer=$T_HELPERS/cdp-test-peer
+rel="cdp-test.$$/system.slice/docker-$(t_hex64).scope"
+
+t_ok "made a cgroup2 directory" t_cgroup_make "$CG2" "$rel"
+cg=$T_CG
+id=$("$peer" cgroup-id "$cg")
+t_is "$id" "$(stat -c %i "$cg")" "cgroup id is the directory's inode"
+t_is "$("$peer" cgroup-path "$id")" "/$rel" "cgroup id maps back to its path"
+t_is "$("$peer" cgroup-path 1)" "/" "the root cgroup is /"
+
+t_test_server "$d" --mode request --count 1
+t_core_pattern_set "@@$d/kernel.sock"
+out=$(sh -c 'echo 0 > "$1/cgroup.procs" && exec "$2" --name cg-crash' sh "$cg" "$T_HELPERS/cdp-crasher")
+t_wait_for 10 test -e "$d/0.info"
+t_is "$(t_kv "$d/0.info" cgroupid)" "$id" "crash inside the cgroup reports its id"
+t_is "$(t_kv -t "$out" coredump)" 1 "crash inside the cgroup dumped"
+
+# A v1-only container on a hybrid host: cgroup2 root (id 1), the v1 lines name it.
+if [ -d "$CG1_SYSTEMD" ]; then
+	t_ok "made a v1 directory" t_cgroup_make "$CG1_SYSTEMD" "cdp-test.$$/lxc.payload.v1box"
+	v1=$T_CG
+	sh -c 'echo 0 > "$1/cgroup.procs" && exec sleep 30' sh "$v1" &
+	sleeper=$!
+	t_track_pid "$sleeper"
+	t_wait_for 5 grep -q "lxc.payload.v1box" "/proc/$sleeper/cgroup"
+	lines=$("$peer" cgroup-lines "$sleeper")
+	t_like "$lines" "[0-9]+\|name=systemd\|/cdp-test\.$$/lxc\.payload\.v1box" "v1 line parsed with its path"
+	t_ok "cgroup2 line parsed (the v2 root)" grep -qx '0||/' <<<"$lines"
+else
+	t_diag "no v1 name=systemd hierarchy here; v1 lines are covered by unit-cgroup"
+fi
+
+t_ok "removed the cgroup" t_cgroup_remove "$cg"
+t_like "$("$peer" cgroup-path "$id" 2>/dev/null)" "error=-(116|2)" "a removed cgroup's id no longer resolves"
+t_done

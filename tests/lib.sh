@@ -1,0 +1,285 @@
+# shellcheck shell=bash
+# Shared helpers for the real-kernel tests (sourced, bash).
+#
+# - TAP output: t_ok, t_is, t_like, t_done, t_skip_all, t_diag
+# - machine state: t_core_pattern_save (restored on exit), t_sysctl_set
+# - simulated containers: t_cgroup_make, t_container_start, t_container_run
+# - cleanup: everything registered here is undone by an EXIT trap: processes
+#   we started (by pid), cgroups we made (deepest first), temp dirs, sysctls
+#   and core_pattern (exactly the value found).
+
+set -u
+
+: "${top_builddir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+top_builddir=$(cd "$top_builddir" && pwd)
+top_srcdir=$(cd "$top_srcdir" && pwd)
+T_HELPERS="$top_builddir/tests/helpers"
+T_PROXY="$top_builddir/coredump-proxy"
+T_COLLECTOR="$top_builddir/coredump-collector"
+
+T_COUNT=0
+T_FAILED=0
+T_PIDS=()
+T_CGROUPS=()
+T_DIRS=()
+T_SYSCTLS=()
+T_PATTERN_SAVED=""
+T_PATTERN_HAVE=0
+
+CG2=${CDP_CGROUP2:-}
+if [ -z "$CG2" ]; then
+	CG2=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+fi
+CG1_SYSTEMD=/sys/fs/cgroup/systemd
+
+t_diag() { printf '# %s\n' "$*"; }
+
+t_ok() { # t_ok NAME CMD... : passes when CMD succeeds
+	local name=$1
+	shift
+	T_COUNT=$((T_COUNT + 1))
+	if "$@"; then
+		echo "ok $T_COUNT - $name"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_COUNT - $name"
+	fi
+}
+
+t_is() { # t_is GOT WANT NAME
+	T_COUNT=$((T_COUNT + 1))
+	if [ "$1" = "$2" ]; then
+		echo "ok $T_COUNT - $3"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_COUNT - $3"
+		t_diag "got '$1', want '$2'"
+	fi
+}
+
+t_like() { # t_like GOT EXTENDED-REGEX NAME
+	T_COUNT=$((T_COUNT + 1))
+	if [[ $1 =~ $2 ]]; then
+		echo "ok $T_COUNT - $3"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_COUNT - $3"
+		t_diag "got '$1', want a match of '$2'"
+	fi
+}
+
+t_done() {
+	echo "1..$T_COUNT"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+t_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+t_require_root() {
+	[ "$(id -u)" -eq 0 ] || t_skip_all "needs root (core_pattern, cgroups, namespaces)"
+}
+
+t_require_socket_dumps() {
+	t_require_root
+	[ -r /proc/sys/kernel/core_modes ] && grep -qw socket /proc/sys/kernel/core_modes ||
+		t_skip_all "kernel $(uname -r) has no socket coredumps (needs 6.16+)"
+}
+
+t_require_request_mode() {
+	t_require_socket_dumps
+	local old
+	old=$(cat /proc/sys/kernel/core_pattern)
+	# Probed by writing: 6.16 refuses "@@" at write time. Restored at once.
+	if ! printf '@@/run/cdp-probe.sock' >/proc/sys/kernel/core_pattern 2>/dev/null; then
+		t_skip_all "kernel $(uname -r) refuses @@ patterns (needs 6.17+)"
+	fi
+	printf '%s' "$old" >/proc/sys/kernel/core_pattern
+}
+
+t_require_cgroup2() {
+	[ -n "$CG2" ] && [ -d "$CG2" ] || t_skip_all "no cgroup2 mount"
+}
+
+t_require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || t_skip_all "needs $c"
+	done
+}
+
+# ---- cleanup -------------------------------------------------------------
+
+t_cleanup() {
+	local i pid
+	for ((i = ${#T_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${T_PIDS[i]}
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		# Only our own children can be waited for; others are polled until gone.
+		wait "$pid" 2>/dev/null
+		for _ in $(seq 1 100); do
+			[ -e "/proc/$pid" ] || break
+			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+			sleep 0.05
+		done
+	done
+	for ((i = ${#T_CGROUPS[@]} - 1; i >= 0; i--)); do
+		local d=${T_CGROUPS[i]}
+		for _ in $(seq 1 100); do
+			rmdir "$d" 2>/dev/null && break
+			[ -d "$d" ] || break
+			sleep 0.05
+		done
+	done
+	for ((i = ${#T_SYSCTLS[@]} - 1; i >= 0; i--)); do
+		local entry=${T_SYSCTLS[i]}
+		printf '%s' "${entry#*=}" >"${entry%%=*}"
+	done
+	if [ "$T_PATTERN_HAVE" = 1 ]; then
+		printf '%s' "$T_PATTERN_SAVED" >/proc/sys/kernel/core_pattern ||
+			printf '%s\n' "coredump-proxy tests: could not restore core_pattern '$T_PATTERN_SAVED'" >&2
+	fi
+	for d in "${T_DIRS[@]}"; do
+		rm -rf "$d"
+	done
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_track_pid() { T_PIDS+=("$1"); }
+
+# These helpers return through globals, not stdout: a $(...) subshell would
+# lose what they register for cleanup.
+
+t_tmpdir() { # sets T_TMP to a private temp dir removed at exit
+	T_TMP=$(mktemp -d /tmp/cdp-test.XXXXXX) || return 1
+	chmod 0755 "$T_TMP"
+	T_DIRS+=("$T_TMP")
+}
+
+# Serializes the tests that change machine-global settings (core_pattern and
+# the sysctls) so that `make check -j` cannot interleave them; then saves the
+# current pattern for the EXIT trap.
+t_core_pattern_save() {
+	exec 9>/run/coredump-proxy-tests.lock
+	flock 9
+	T_PATTERN_SAVED=$(cat /proc/sys/kernel/core_pattern)
+	T_PATTERN_HAVE=1
+}
+
+t_core_pattern_set() { printf '%s' "$1" >/proc/sys/kernel/core_pattern; }
+
+t_sysctl_set() { # t_sysctl_set /proc/sys/... VALUE
+	T_SYSCTLS+=("$1=$(cat "$1")")
+	printf '%s' "$2" >"$1"
+}
+
+# ---- waiting -------------------------------------------------------------
+
+t_wait_for() { # t_wait_for SECONDS CMD... : polls CMD every 50 ms
+	local deadline=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# ---- simulated containers ------------------------------------------------
+
+# t_cgroup_make ROOT REL: creates ROOT/REL, remembering each directory we
+# made; sets T_CG to the full path.
+t_cgroup_make() {
+	local path=$1 comp
+	local -a comps
+	IFS=/ read -r -a comps <<<"$2"
+	for comp in "${comps[@]}"; do
+		[ -n "$comp" ] || continue
+		path="$path/$comp"
+		if [ ! -d "$path" ]; then
+			mkdir "$path" || return 1
+			T_CGROUPS+=("$path")
+		fi
+	done
+	T_CG=$path
+}
+
+# t_cgroup_remove DIR: removes a cgroup we made before the end of the test.
+t_cgroup_remove() {
+	local i
+	rmdir "$1" || return 1
+	for i in "${!T_CGROUPS[@]}"; do
+		[ "${T_CGROUPS[i]}" = "$1" ] && unset 'T_CGROUPS[i]'
+	done
+	T_CGROUPS=("${T_CGROUPS[@]}")
+}
+
+# t_container_start CGDIR [NSFLAGS...]: starts a holder process in new
+# namespaces inside cgroup directory CGDIR (a cgroup2 or a v1 directory; the
+# process joins it by writing 0 to cgroup.procs; "-" for none). Sets T_HOLDER
+# to its host pid.
+t_container_start() {
+	local cg=$1 out pid child
+	shift
+	local flags=("$@")
+	[ ${#flags[@]} -gt 0 ] || flags=(--net --pid --mount --fork --mount-proc)
+	out=$(mktemp /tmp/cdp-holder.XXXXXX)
+	unshare "${flags[@]}" sh -c '{ [ "$1" = - ] || echo 0 > "$1/cgroup.procs"; } && echo joined > "$2" && exec sleep 3600' \
+		holder "$cg" "$out" >/dev/null 2>&1 &
+	pid=$!
+	t_track_pid "$pid"
+	if ! t_wait_for 10 grep -q joined "$out"; then
+		rm -f "$out"
+		return 1
+	fi
+	rm -f "$out"
+	# With --fork the holder is unshare's child; without it, unshare itself.
+	child=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
+	[ -n "$child" ] || child=$pid
+	[ "$child" = "$pid" ] || t_track_pid "$child"
+	T_HOLDER=$child
+}
+
+# t_container_run HOLDER CGDIR CMD...: runs CMD in the holder's namespaces
+# and in CGDIR, in the foreground. Enters the pid namespace too, so CMD's
+# parent there is nsenter, which must not see a crash: crash from a child
+# that CMD reaps (cdp-crasher does).
+t_container_run() {
+	local holder=$1 cg=$2
+	shift 2
+	nsenter -t "$holder" -n -p -m -- sh -c 'echo 0 > "$1/cgroup.procs" && shift && exec "$@"' \
+		run "$cg" "$@"
+}
+
+# Hex identifiers the way runtimes make them.
+t_hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+t_uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# ---- key=value files written by the test helpers -------------------------
+
+t_kv() { # t_kv FILE-OR-TEXT KEY: the value of KEY= in a key=value file (or text with -t)
+	if [ "$1" = -t ]; then
+		printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$3=//p" | head -n 1
+	else
+		sed -n "s/^$2=//p" "$1" | head -n 1
+	fi
+}
+
+t_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
+
+# Starts cdp-test-server in the background on DIR/kernel.sock; waits until it listens.
+t_test_server() { # t_test_server DIR ARGS...
+	local dir=$1
+	shift
+	"$T_HELPERS/cdp-test-server" --socket "$dir/kernel.sock" --out "$dir" "$@" 2>"$dir/server.err" &
+	T_SERVER=$!
+	t_track_pid "$T_SERVER"
+	t_wait_for 10 test -e "$dir/ready"
+}

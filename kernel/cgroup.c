@@ -58,7 +58,7 @@ int cgroup_parse_proc(const char *text, struct cgroup_line **ret, size_t *ret_n)
                         goto fail;
                 }
                 lines = nl;
-                lines[n] = (struct cgroup_line) {
+                lines[n] = (struct cgroup_line){
                         .hierarchy = (unsigned) h,
                         .controllers = strndup(c1 + 1, (size_t) (c2 - c1 - 1)),
                         .path = strndup(c2 + 1, (size_t) (eol - c2 - 1)),
@@ -93,8 +93,8 @@ static char *unescape_mountinfo(const char *s, size_t len)
         if (!out)
                 return NULL;
         for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-                    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+                if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+                    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
                         *o++ = (char) (((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
                         i += 3;
                 } else {
@@ -111,7 +111,8 @@ int cgroup2_find_mount_in(const char *mountinfo, char **ret_path)
                 const char *eol = strchrnul(p, '\n');
                 const char *sep = NULL;
 
-                /* Fields: id parent major:minor root mountpoint options [optional...] - fstype source super */
+                /* Fields: id parent major:minor root mountpoint options [optional...] - fstype source super
+                 */
                 for (const char *q = p; q + 3 <= eol; q++)
                         if (q[0] == ' ' && q[1] == '-' && q[2] == ' ') {
                                 sep = q;

@@ -6,9 +6,9 @@
 
 /* One line of /proc/<pid>/cgroup: "hierarchy-id:controllers:path". */
 struct cgroup_line {
-        unsigned hierarchy;  /* 0 for the cgroup2 line */
-        char *controllers;   /* "" for cgroup2, "name=systemd", "cpu,cpuacct", ... */
-        char *path;          /* relative to the reader's cgroup namespace root */
+        unsigned hierarchy; /* 0 for the cgroup2 line */
+        char *controllers;  /* "" for cgroup2, "name=systemd", "cpu,cpuacct", ... */
+        char *path;         /* relative to the reader's cgroup namespace root */
 };
 
 void cgroup_lines_free(struct cgroup_line *lines, size_t n);

@@ -13,15 +13,15 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
-#define _noreturn_ __attribute__((noreturn))
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _cleanup_(f)         __attribute__((cleanup(f)))
+#define _unused_             __attribute__((unused))
+#define _noreturn_           __attribute__((noreturn))
+#define _printf_(a, b)       __attribute__((format(printf, a, b)))
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 /* errno as a negative return value; never 0, so a failed call cannot look like success. */
 static inline int negative_errno(void)
@@ -71,41 +71,41 @@ static inline void close_many(int *fds, size_t n)
                 fds[i] = safe_close(fds[i]);
 }
 
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_close_    _cleanup_(closep)
+#define _cleanup_free_     _cleanup_(freep)
+#define _cleanup_fclose_   _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Defines <func>p(type *) that calls func on a non-NULL value, for _cleanup_(<func>p). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)      \
-        static inline void func##p(type *p)          \
-        {                                            \
-                if (*p)                              \
-                        func(*p);                    \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p)     \
+        {                                       \
+                if (*p)                         \
+                        func(*p);               \
         }
 
-#define TAKE_FD(fd)                       \
-        ({                                \
-                int _fd_ = (fd);          \
-                (fd) = -EBADF;            \
-                _fd_;                     \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -EBADF;   \
+                _fd_;            \
         })
 
-#define TAKE_PTR(p)                       \
-        ({                                \
-                typeof(p) _p_ = (p);      \
-                (p) = NULL;               \
-                _p_;                      \
+#define TAKE_PTR(p)                  \
+        ({                           \
+                typeof(p) _p_ = (p); \
+                (p) = NULL;          \
+                _p_;                 \
         })
 
 /* Retries a syscall expression while it fails with EINTR. */
-#define RETRY_EINTR(expr)                                  \
-        ({                                                 \
-                typeof(expr) _r_;                          \
-                do                                         \
-                        _r_ = (expr);                      \
-                while (_r_ < 0 && errno == EINTR);         \
-                _r_;                                       \
+#define RETRY_EINTR(expr)                          \
+        ({                                         \
+                typeof(expr) _r_;                  \
+                do                                 \
+                        _r_ = (expr);              \
+                while (_r_ < 0 && errno == EINTR); \
+                _r_;                               \
         })
 
 /* Frees and returns NULL, for reassignment in one expression. */

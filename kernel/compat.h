@@ -50,22 +50,22 @@
 
 /* Namespace ioctls on a pidfd: 6.11. */
 #ifndef PIDFD_GET_CGROUP_NAMESPACE
-#define PIDFD_GET_CGROUP_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 1)
-#define PIDFD_GET_IPC_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 2)
-#define PIDFD_GET_MNT_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 3)
-#define PIDFD_GET_NET_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 4)
-#define PIDFD_GET_PID_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 5)
-#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 6)
-#define PIDFD_GET_TIME_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 7)
+#define PIDFD_GET_CGROUP_NAMESPACE            _IO(PIDFS_IOCTL_MAGIC_COMPAT, 1)
+#define PIDFD_GET_IPC_NAMESPACE               _IO(PIDFS_IOCTL_MAGIC_COMPAT, 2)
+#define PIDFD_GET_MNT_NAMESPACE               _IO(PIDFS_IOCTL_MAGIC_COMPAT, 3)
+#define PIDFD_GET_NET_NAMESPACE               _IO(PIDFS_IOCTL_MAGIC_COMPAT, 4)
+#define PIDFD_GET_PID_NAMESPACE               _IO(PIDFS_IOCTL_MAGIC_COMPAT, 5)
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE  _IO(PIDFS_IOCTL_MAGIC_COMPAT, 6)
+#define PIDFD_GET_TIME_NAMESPACE              _IO(PIDFS_IOCTL_MAGIC_COMPAT, 7)
 #define PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 8)
-#define PIDFD_GET_USER_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 9)
-#define PIDFD_GET_UTS_NAMESPACE _IO(PIDFS_IOCTL_MAGIC_COMPAT, 10)
+#define PIDFD_GET_USER_NAMESPACE              _IO(PIDFS_IOCTL_MAGIC_COMPAT, 9)
+#define PIDFD_GET_UTS_NAMESPACE               _IO(PIDFS_IOCTL_MAGIC_COMPAT, 10)
 #endif
 
 /* PIDFD_GET_INFO request bits. */
 #ifndef PIDFD_INFO_PID
-#define PIDFD_INFO_PID (1ULL << 0)      /* 6.13 */
-#define PIDFD_INFO_CREDS (1ULL << 1)    /* 6.13 */
+#define PIDFD_INFO_PID      (1ULL << 0) /* 6.13 */
+#define PIDFD_INFO_CREDS    (1ULL << 1) /* 6.13 */
 #define PIDFD_INFO_CGROUPID (1ULL << 2) /* 6.13 */
 #endif
 #ifndef PIDFD_INFO_EXIT
@@ -86,10 +86,10 @@
 
 /* pidfd_info.coredump_mask bits: 6.16. */
 #ifndef PIDFD_COREDUMPED
-#define PIDFD_COREDUMPED (1U << 0)     /* the task did crash and a dump was started */
-#define PIDFD_COREDUMP_SKIP (1U << 1)  /* dumpable == 0 */
-#define PIDFD_COREDUMP_USER (1U << 2)  /* dumpable == 1 */
-#define PIDFD_COREDUMP_ROOT (1U << 3)  /* dumpable == 2 (suid_dumpable=2): privileged only */
+#define PIDFD_COREDUMPED    (1U << 0) /* the task did crash and a dump was started */
+#define PIDFD_COREDUMP_SKIP (1U << 1) /* dumpable == 0 */
+#define PIDFD_COREDUMP_USER (1U << 2) /* dumpable == 1 */
+#define PIDFD_COREDUMP_ROOT (1U << 3) /* dumpable == 2 (suid_dumpable=2): privileged only */
 #endif
 
 /* Sizes the kernel has known for struct pidfd_info. */
@@ -118,12 +118,12 @@ struct cdp_pidfd_info {
         uint32_t sgid;
         uint32_t fsuid;
         uint32_t fsgid;
-        int32_t exit_code;       /* 6.15 */
-        uint32_t coredump_mask;  /* 6.16 */
+        int32_t exit_code;        /* 6.15 */
+        uint32_t coredump_mask;   /* 6.16 */
         uint32_t coredump_signal; /* 6.19; spare before */
-        uint32_t coredump_code;  /* 7.1; low half of supported_mask on 6.19/7.0 */
-        uint32_t coredump_pad;   /* 7.1 */
-        uint64_t supported_mask; /* 7.1 position */
+        uint32_t coredump_code;   /* 7.1; low half of supported_mask on 6.19/7.0 */
+        uint32_t coredump_pad;    /* 7.1 */
+        uint64_t supported_mask;  /* 7.1 position */
 };
 _Static_assert(sizeof(struct cdp_pidfd_info) == PIDFD_INFO_SIZE_VER3_COMPAT, "pidfd_info layout");
 

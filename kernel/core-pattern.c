@@ -151,7 +151,8 @@ int core_pattern_read_modes(struct core_modes *ret)
         if (r < 0)
                 return r;
 
-        for (char *save = NULL, *tok = strtok_r(s, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+        for (char *save = NULL, *tok = strtok_r(s, " \t\n", &save); tok;
+             tok = strtok_r(NULL, " \t\n", &save)) {
                 if (strcmp(tok, "file") == 0)
                         m.file = true;
                 else if (strcmp(tok, "pipe") == 0)

@@ -3,8 +3,8 @@
 
 #include <stdbool.h>
 
-#define CORE_PATTERN_SYSCTL "/proc/sys/kernel/core_pattern"
-#define CORE_MODES_SYSCTL "/proc/sys/kernel/core_modes"
+#define CORE_PATTERN_SYSCTL    "/proc/sys/kernel/core_pattern"
+#define CORE_MODES_SYSCTL      "/proc/sys/kernel/core_modes"
 #define CORE_PIPE_LIMIT_SYSCTL "/proc/sys/kernel/core_pipe_limit"
 /* The kernel's CORENAME_MAX_SIZE. */
 #define CORE_PATTERN_MAX 128

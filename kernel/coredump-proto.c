@@ -50,7 +50,7 @@ int coredump_ack_build(const struct coredump_req *req, uint64_t mask, struct cor
         if (__builtin_popcountll(kind) != 1)
                 return -EINVAL;
 
-        *ret = (struct coredump_ack) {
+        *ret = (struct coredump_ack){
                 .size = sizeof(struct coredump_ack),
                 .spare = 0,
                 .mask = mask,

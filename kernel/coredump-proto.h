@@ -16,8 +16,8 @@
 
 /* The largest request we accept; the kernel's own selftests use the same bound. */
 #define COREDUMP_REQ_SIZE_MAX 4096U
-#define COREDUMP_MARK_SIZE 4U
-#define COREDUMP_MASK_KNOWN (COREDUMP_KERNEL | COREDUMP_USERSPACE | COREDUMP_REJECT | COREDUMP_WAIT)
+#define COREDUMP_MARK_SIZE    4U
+#define COREDUMP_MASK_KNOWN   (COREDUMP_KERNEL | COREDUMP_USERSPACE | COREDUMP_REJECT | COREDUMP_WAIT)
 
 /*
  * Parses the first len bytes the kernel sent. -EAGAIN: fewer than the

@@ -8,7 +8,7 @@
 
 typedef uint64_t usec_t;
 #define USEC_INFINITY ((usec_t) UINT64_MAX)
-#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_SEC  ((usec_t) 1000000ULL)
 #define USEC_PER_MSEC ((usec_t) 1000ULL)
 
 /* CLOCK_MONOTONIC in microseconds; deadlines in the daemon use this clock. */

@@ -283,3 +283,54 @@ t_test_server() { # t_test_server DIR ARGS...
 	t_track_pid "$T_SERVER"
 	t_wait_for 10 test -e "$dir/ready"
 }
+
+# ---- the daemon ------------------------------------------------------------
+
+# t_proxy_config DIR PROTOCOL ROUTES-JSON [EXTRA-TOP-LEVEL-JSON]: writes
+# DIR/config.json with the socket, events and store inside DIR.
+t_proxy_config() {
+	local dir=$1 protocol=$2 routes=$3 extra=${4:-}
+	cat >"$dir/config.json" <<JSON
+{
+  "listen": { "path": "$dir/kernel.sock", "protocol": "$protocol" },
+  "events": "$dir/events.jsonl",
+  "store": { "directory": "$dir/store" },
+  ${extra:+$extra,}
+  "routes": $routes
+}
+JSON
+}
+
+t_count() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; } # t_count PATTERN FILE
+t_count_above() { [ "$(t_count "$1" "$2")" -gt "$3" ]; }          # t_count_above PATTERN FILE N
+
+# t_proxy_start DIR [ARGS...]: starts coredump-proxy on DIR/config.json with
+# --install-pattern; waits until it listens. Sets T_PROXY_PID.
+t_proxy_start() {
+	local dir=$1 before
+	shift
+	# The log is appended to across restarts: wait for one more "listening" line.
+	before=$(t_count "listening on" "$dir/proxy.err")
+	"$T_PROXY" --config "$dir/config.json" --install-pattern --log-level debug "$@" \
+		>>"$dir/proxy.out" 2>>"$dir/proxy.err" &
+	T_PROXY_PID=$!
+	t_track_pid "$T_PROXY_PID"
+	t_wait_for 10 t_count_above "listening on" "$dir/proxy.err" "$before" ||
+		{ t_diag "proxy did not start: $(tail -n 5 "$dir/proxy.err")"; return 1; }
+}
+
+# t_proxy_stop: SIGTERM and wait; returns the daemon's exit status.
+t_proxy_stop() {
+	kill -TERM "$T_PROXY_PID" 2>/dev/null
+	wait "$T_PROXY_PID"
+}
+
+# t_event DIR COMM: waits for the event line of the crash named COMM and prints it.
+t_event() {
+	local f=$1/events.jsonl
+	t_wait_for "${3:-15}" grep -q "\"comm\":\"$2\"" "$f" || return 1
+	grep "\"comm\":\"$2\"" "$f" | tail -n 1
+}
+
+# t_jq JSON FILTER: one value, raw.
+t_jq() { printf '%s\n' "$1" | jq -r "$2"; }

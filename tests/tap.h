@@ -35,25 +35,25 @@ static inline __attribute__((format(printf, 2, 3))) bool tap_ok(bool cond, const
 
 #define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
 
-#define is_int(got, want, ...)                                                                    \
-        do {                                                                                      \
-                long long _g = (long long) (got), _w = (long long) (want);                         \
-                if (_g != _w)                                                                     \
-                        printf("# %s: got %lld, want %lld\n", #got, _g, _w);                       \
-                tap_ok(_g == _w, __VA_ARGS__);                                                    \
+#define is_int(got, want, ...)                                               \
+        do {                                                                 \
+                long long _g = (long long) (got), _w = (long long) (want);   \
+                if (_g != _w)                                                \
+                        printf("# %s: got %lld, want %lld\n", #got, _g, _w); \
+                tap_ok(_g == _w, __VA_ARGS__);                               \
         } while (0)
 
-#define is_str(got, want, ...)                                                                    \
-        do {                                                                                      \
-                const char *_g = (got), *_w = (want);                                             \
-                bool _same = (_g && _w) ? strcmp(_g, _w) == 0 : _g == _w;                         \
-                if (!_same)                                                                       \
-                        printf("# %s: got \"%s\", want \"%s\"\n", #got, _g ? _g : "(null)",        \
-                               _w ? _w : "(null)");                                               \
-                tap_ok(_same, __VA_ARGS__);                                                       \
+#define is_str(got, want, ...)                                                              \
+        do {                                                                                \
+                const char *_g = (got), *_w = (want);                                       \
+                bool _same = (_g && _w) ? strcmp(_g, _w) == 0 : _g == _w;                   \
+                if (!_same)                                                                 \
+                        printf("# %s: got \"%s\", want \"%s\"\n", #got, _g ? _g : "(null)", \
+                               _w ? _w : "(null)");                                         \
+                tap_ok(_same, __VA_ARGS__);                                                 \
         } while (0)
 
-static inline void tap_diag(const char *fmt, ...)
+static inline __attribute__((format(printf, 1, 2))) void tap_diag(const char *fmt, ...)
 {
         va_list ap;
 

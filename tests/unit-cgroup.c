@@ -53,8 +53,8 @@ static void test_proc_cgroup(void)
         cgroup_lines_free(l, n);
 
         static const char *const bad[] = {
-                "garbage\n", "1:cpu\n", "x:cpu:/a\n", "0:cpu:/a\n", "3::/a\n", "1:cpu:relative\n", ":cpu:/a\n",
-                "99999999999:cpu:/a\n", "1:cpu:\n",
+                "garbage\n",        "1:cpu\n",   "x:cpu:/a\n",           "0:cpu:/a\n", "3::/a\n",
+                "1:cpu:relative\n", ":cpu:/a\n", "99999999999:cpu:/a\n", "1:cpu:\n",
         };
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 l = NULL;
@@ -77,8 +77,9 @@ static void test_mountinfo(void)
         is_int(cgroup2_find_mount_in(hybrid, &a), 0, "mountinfo: hybrid host");
         is_str(a, "/sys/fs/cgroup/unified", "mountinfo: hybrid host has cgroup2 at unified");
 
-        const char *unified = "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 "
-                              "cgroup2 rw,nsdelegate,memory_recursiveprot\n";
+        const char *unified =
+                "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 "
+                "cgroup2 rw,nsdelegate,memory_recursiveprot\n";
         is_int(cgroup2_find_mount_in(unified, &b), 0, "mountinfo: unified host");
         is_str(b, "/sys/fs/cgroup", "mountinfo: unified host path");
 
@@ -86,7 +87,8 @@ static void test_mountinfo(void)
         is_int(cgroup2_find_mount_in(escaped, &c), 0, "mountinfo: escaped mount point");
         is_str(c, "/mnt/my cgroup", "mountinfo: octal escapes undone");
 
-        const char *v1only = "26 24 0:25 / /sys/fs/cgroup/systemd rw shared:11 - cgroup cgroup rw,name=systemd\n";
+        const char *v1only =
+                "26 24 0:25 / /sys/fs/cgroup/systemd rw shared:11 - cgroup cgroup rw,name=systemd\n";
         char *d = NULL;
         is_int(cgroup2_find_mount_in(v1only, &d), -ENOENT, "mountinfo: v1-only host has none");
         /* A filesystem whose source is named cgroup2 is not the type cgroup2. */

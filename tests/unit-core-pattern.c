@@ -17,15 +17,18 @@ static void test_validate(void)
         char buf[200];
 
         is_int(core_pattern_validate_socket_path("/tmp/coredump.socket"), 0, "valid absolute path");
-        is_int(core_pattern_validate_socket_path("/run/coredump-proxy/kernel.sock"), 0, "valid default path");
+        is_int(core_pattern_validate_socket_path("/run/coredump-proxy/kernel.sock"), 0,
+               "valid default path");
         is_int(core_pattern_validate_socket_path("/tmp/..foo"), 0, "'..foo' is not a dot-dot component");
         is_int(core_pattern_validate_socket_path("/tmp/foo../x"), 0, "'foo..' is not a dot-dot component");
 
         /* The invalid paths of the kernel selftests (socket_invalid_paths), without the "@". */
-        is_int(core_pattern_validate_socket_path(" /tmp/coredump.socket"), -EINVAL, "selftest: leading space");
+        is_int(core_pattern_validate_socket_path(" /tmp/coredump.socket"), -EINVAL,
+               "selftest: leading space");
         is_int(core_pattern_validate_socket_path("/tmp/../coredump.socket"), -EINVAL, "selftest: /tmp/../");
         is_int(core_pattern_validate_socket_path("../coredump.socket"), -EINVAL, "selftest: relative ../");
-        is_int(core_pattern_validate_socket_path("/tmp/coredump.socket/.."), -EINVAL, "selftest: trailing ..");
+        is_int(core_pattern_validate_socket_path("/tmp/coredump.socket/.."), -EINVAL,
+               "selftest: trailing ..");
         is_int(core_pattern_validate_socket_path(".."), -EINVAL, "selftest: ..");
         is_int(core_pattern_validate_socket_path("/tmp/core dump.socket"), -EINVAL, "space inside");
         is_int(core_pattern_validate_socket_path(""), -EINVAL, "empty");
@@ -48,7 +51,8 @@ static void test_parse(void)
 
         is_int(core_pattern_parse("core", &kind, &path), 0, "parse: file pattern");
         is_int(kind, CORE_PATTERN_FILE, "parse: file kind");
-        is_int(core_pattern_parse("|/usr/lib/systemd/systemd-coredump %P %u", &kind, &path), 0, "parse: pipe");
+        is_int(core_pattern_parse("|/usr/lib/systemd/systemd-coredump %P %u", &kind, &path), 0,
+               "parse: pipe");
         is_int(kind, CORE_PATTERN_PIPE, "parse: pipe kind");
         is_int(core_pattern_parse("@/tmp/s", &kind, &path), 0, "parse: @");
         is_int(kind, CORE_PATTERN_SOCKET, "parse: @ kind");
@@ -58,9 +62,17 @@ static void test_parse(void)
         is_str(path, "/tmp/s", "parse: @@ path");
 
         static const char *const invalid[] = {
-                "@ /tmp/coredump.socket", "@/tmp/../coredump.socket", "@../coredump.socket",
-                "@/tmp/coredump.socket/..", "@..", "@@ /tmp/coredump.socket", "@@/tmp/../coredump.socket",
-                "@@../coredump.socket", "@@/tmp/coredump.socket/..", "@@..", "@@@/tmp/coredump.socket",
+                "@ /tmp/coredump.socket",
+                "@/tmp/../coredump.socket",
+                "@../coredump.socket",
+                "@/tmp/coredump.socket/..",
+                "@..",
+                "@@ /tmp/coredump.socket",
+                "@@/tmp/../coredump.socket",
+                "@@../coredump.socket",
+                "@@/tmp/coredump.socket/..",
+                "@@..",
+                "@@@/tmp/coredump.socket",
         };
         for (size_t i = 0; i < ARRAY_SIZE(invalid); i++)
                 ok(core_pattern_parse(invalid[i], &kind, &path) < 0, "parse refuses selftest pattern '%s'",

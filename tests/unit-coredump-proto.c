@@ -25,8 +25,10 @@ static void test_parse(void)
         size_t consume = 0;
 
         put_req(buf, 16, 16, 0xF);
-        is_int(coredump_req_parse(buf, 3, &req, &consume), -EAGAIN, "parse: fewer than 4 bytes waits for more");
-        is_int(coredump_req_parse(buf, 10, &req, &consume), -EAGAIN, "parse: a partial request waits for more");
+        is_int(coredump_req_parse(buf, 3, &req, &consume), -EAGAIN,
+               "parse: fewer than 4 bytes waits for more");
+        is_int(coredump_req_parse(buf, 10, &req, &consume), -EAGAIN,
+               "parse: a partial request waits for more");
         is_int(coredump_req_parse(buf, 16, &req, &consume), 0, "parse: a 16 byte request");
         is_int(consume, 16, "parse: consumes exactly req.size");
         is_int(req.size_ack, 16, "parse: size_ack");
@@ -44,7 +46,8 @@ static void test_parse(void)
         /* A newer kernel's 32 byte request (drafts add memory_types): the front is what we know. */
         put_req(buf, 32, 24, 0x7F);
         memset(buf + 16, 0xAA, 16);
-        is_int(coredump_req_parse(buf, 24, &req, &consume), -EAGAIN, "parse: 32 byte request needs 32 bytes");
+        is_int(coredump_req_parse(buf, 24, &req, &consume), -EAGAIN,
+               "parse: 32 byte request needs 32 bytes");
         is_int(coredump_req_parse(buf, 40, &req, &consume), 0, "parse: 32 byte request from a newer kernel");
         is_int(consume, 32, "parse: consumes the newer request whole");
         is_int(req.mask, 0x7F, "parse: keeps unknown mask bits for validation");
@@ -121,14 +124,22 @@ static void test_socket_io(void)
 
         /* A 32 byte request, then a mark and core bytes: recv must leave those in place. */
         put_req(buf, 32, 16, COREDUMP_MASK_KNOWN);
-        memcpy(buf + 32, "\0\0\0\0\x7f" "ELF", 8);
+        memcpy(buf + 32,
+               "\0\0\0\0\x7f"
+               "ELF",
+               8);
         ok(write(kernel, buf, 40) == 40, "io: kernel side wrote request+mark+ELF");
         is_int(coredump_req_recv(server, &req, io_now() + USEC_PER_SEC), 0, "io: request received");
         is_int(req.size, 32, "io: request size");
-        is_int(coredump_mark_recv(server, &mark, io_now() + USEC_PER_SEC), 0, "io: mark follows the request");
+        is_int(coredump_mark_recv(server, &mark, io_now() + USEC_PER_SEC), 0,
+               "io: mark follows the request");
         is_int(mark, COREDUMP_MARK_REQACK, "io: mark value");
         char elf[4] = {};
-        ok(read(server, elf, 4) == 4 && memcmp(elf, "\x7f" "ELF", 4) == 0, "io: the ELF magic is next");
+        ok(read(server, elf, 4) == 4 && memcmp(elf,
+                                               "\x7f"
+                                               "ELF",
+                                               4) == 0,
+           "io: the ELF magic is next");
 
         is_int(coredump_ack_send(server, &req, COREDUMP_KERNEL | COREDUMP_WAIT), 0, "io: ack sent");
         struct coredump_ack ack = {};
@@ -171,7 +182,8 @@ static void test_socket_malformed(void)
         is_int(coredump_req_recv(server, &req, io_now() + USEC_PER_SEC), -EBADMSG,
                "io: oversized request refused before reading it");
         char left[16];
-        is_int(recv(server, left, sizeof(left), MSG_DONTWAIT), 16, "io: nothing consumed from a bad request");
+        is_int(recv(server, left, sizeof(left), MSG_DONTWAIT), 16,
+               "io: nothing consumed from a bad request");
 }
 
 int main(void)

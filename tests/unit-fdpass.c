@@ -42,7 +42,8 @@ int main(void)
         if (!make_pair(SOCK_SEQPACKET, sv))
                 tap_skip_all("no AF_UNIX SOCK_SEQPACKET");
         _cleanup_close_ int a = sv[0], b = sv[1];
-        _cleanup_close_ int f1 = open("/dev/null", O_RDONLY | O_CLOEXEC), f2 = open("/", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int f1 = open("/dev/null", O_RDONLY | O_CLOEXEC),
+                            f2 = open("/", O_RDONLY | O_CLOEXEC);
         sent[0] = f1;
         sent[1] = f2;
 

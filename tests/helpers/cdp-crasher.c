@@ -51,7 +51,8 @@ static _noreturn_ void crash(const char *name, size_t size, unsigned threads, in
 
         if (size > 0) {
                 /* volatile: the optimizer must not drop memory that is never read. */
-                volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                volatile char *p =
+                        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                 if (p == MAP_FAILED)
                         _exit(120);
                 for (size_t i = 0; i < size; i += 4096)

@@ -19,6 +19,12 @@
  *                                          restores, prints what is there afterwards
  *   cdp-test-peer pattern-check PATTERN    prints valid=1 if kernel/ accepts the pattern
  *   cdp-test-peer core-modes               prints the modes the kernel lists
+ *   cdp-test-peer coredump-mask PID        prints the pidfd's coredump_mask (dumpability of a live task)
+ *   cdp-test-peer collector ADDRESS MODE   a misbehaving collector (SOCK_SEQPACKET listener) for every
+ *                                          connection: MODE decline (answers no), silent (never answers),
+ *                                          stall (accepts, takes the dump, never reads it), garbage
+ *                                          (answers with non-JSON), close (accepts, then closes at once
+ *                                          after message 3); prints one line per connection
  */
 
 #include <errno.h>
@@ -38,6 +44,7 @@
 #include "kernel/fdpass.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
+#include "kernel/pidfd.h"
 
 static int fail(const char *what, int r)
 {
@@ -94,7 +101,9 @@ static int do_listen(const char *address)
 
                 if (fstat(file, &st) < 0)
                         return fail("fstat", negative_errno());
-                printf("fd_type=%s\n", S_ISREG(st.st_mode) ? "file" : S_ISSOCK(st.st_mode) ? "socket" : "other");
+                printf("fd_type=%s\n", S_ISREG(st.st_mode)    ? "file"
+                                       : S_ISSOCK(st.st_mode) ? "socket"
+                                                              : "other");
                 printf("cloexec=%d\n", (fcntl(file, F_GETFD) & FD_CLOEXEC) ? 1 : 0);
                 char proc[64];
                 (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", file);
@@ -137,6 +146,57 @@ static int do_send(int ns_fd, const char *address, const char *file)
                 return fail("send", r);
         printf("sent=1\n");
         return 0;
+}
+
+static int do_collector(const char *address, const char *mode)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        int r = netns_sockaddr_un(address, &sa, &len);
+
+        if (r < 0)
+                return fail("address", r);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, len) < 0 || listen(fd, 16) < 0)
+                return fail("listen", negative_errno());
+        printf("listening=1\n");
+        fflush(stdout);
+
+        /* Connections are kept open (leaked on purpose) for the modes that must hold them. */
+        for (;;) {
+                int conn = RETRY_EINTR(accept4(fd, NULL, NULL, SOCK_CLOEXEC));
+                char buf[65536];
+                int fds[4];
+                size_t n_fds = 0;
+
+                if (conn < 0)
+                        return fail("accept", negative_errno());
+                ssize_t k = fdpass_recv(conn, buf, sizeof(buf), NULL, 0, NULL, 0);
+                printf("request=%zd\n", k);
+                fflush(stdout);
+                if (strcmp(mode, "silent") == 0)
+                        continue;
+                if (strcmp(mode, "decline") == 0) {
+                        static const char no[] = "{\"accept\":false,\"reason\":\"testing\"}";
+                        (void) fdpass_send(conn, no, sizeof(no) - 1, NULL, 0);
+                        safe_close(conn);
+                        continue;
+                }
+                if (strcmp(mode, "garbage") == 0) {
+                        (void) fdpass_send(conn, "\x01\x02 not json", 11, NULL, 0);
+                        continue;
+                }
+                static const char yes[] = "{\"accept\":true}";
+                (void) fdpass_send(conn, yes, sizeof(yes) - 1, NULL, 0);
+                k = fdpass_recv(conn, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds, 0);
+                printf("dump=%zd fds=%zu\n", k, n_fds);
+                fflush(stdout);
+                if (strcmp(mode, "close") == 0) {
+                        close_many(fds, n_fds);
+                        safe_close(conn);
+                }
+                /* stall: keep the dump fd and the connection, read nothing. */
+        }
 }
 
 int main(int argc, char **argv)
@@ -221,6 +281,19 @@ int main(int argc, char **argv)
                 if (r < 0)
                         return fail("core_modes", r);
                 printf("file=%d\npipe=%d\nsocket=%d\n", m.file, m.pipe, m.socket);
+                return 0;
+        }
+        if (argc == 4 && strcmp(argv[1], "collector") == 0)
+                return do_collector(argv[2], argv[3]);
+        if (argc == 3 && strcmp(argv[1], "coredump-mask") == 0) {
+                _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, atoi(argv[2]), 0);
+                struct cdp_pidfd_info info;
+                if (pidfd < 0)
+                        return fail("pidfd_open", negative_errno());
+                int r = pidfd_get_info(pidfd, PIDFD_INFO_COREDUMP, &info);
+                if (r < 0)
+                        return fail("pidfd_info", r);
+                printf("%u\n", info.coredump_mask);
                 return 0;
         }
         fprintf(stderr, "usage: see the comment at the top of cdp-test-peer.c\n");

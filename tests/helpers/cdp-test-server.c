@@ -82,7 +82,8 @@ static int handle(int conn, unsigned n, const struct options *o)
                 fprintf(info, "error=peerpidfd:%d\n", pidfd);
                 goto done;
         }
-        r = pidfd_get_info(pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_COREDUMP | PIDFD_INFO_COREDUMP_SIGNAL, &pi);
+        r = pidfd_get_info(pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_COREDUMP | PIDFD_INFO_COREDUMP_SIGNAL,
+                           &pi);
         if (r < 0) {
                 fprintf(info, "error=pidfd_info:%d\n", r);
                 goto done;
@@ -132,7 +133,8 @@ static int handle(int conn, unsigned n, const struct options *o)
                         }
                 }
                 r = coredump_mark_recv(conn, &mark, io_now() + 5 * USEC_PER_SEC);
-                fprintf(info, "mark=%u\nmark_name=%s\nmark_errno=%d\n", mark, coredump_mark_to_string(mark), r);
+                fprintf(info, "mark=%u\nmark_name=%s\nmark_errno=%d\n", mark, coredump_mark_to_string(mark),
+                        r);
                 if (r < 0 && mark == UINT32_MAX)
                         goto done;
         }
@@ -181,8 +183,9 @@ int main(int argc, char **argv)
                 { "count", required_argument, NULL, 'c' },
                 {},
         };
-        struct options o = { .request = true, .action = COREDUMP_KERNEL, .wait = true, .ack_size = -1,
-                             .count = 1 };
+        struct options o = {
+                .request = true, .action = COREDUMP_KERNEL, .wait = true, .ack_size = -1, .count = 1
+        };
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa;
         socklen_t salen;

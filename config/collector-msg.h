@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The collector protocol's messages (version 1), one JSON object per
+ * SOCK_SEQPACKET message; see docs/collector-protocol.md. Parsing is strict
+ * about types and sizes, ignores unknown fields, and never lets json-c
+ * objects out of config/.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COLLECTOR_PROTOCOL_VERSION 1
+/* No message of the protocol may be larger. */
+#define COLLECTOR_MSG_MAX (64U * 1024U)
+
+/* Message 1, proxy -> collector: the dump as the container sees it. */
+struct collector_request {
+        unsigned version;
+        char *id;
+        int64_t pid; /* in the task's pid namespace; -1 unknown */
+        int64_t uid; /* mapped into the task's user namespace; -1 unknown */
+        int64_t gid;
+        char *comm;
+        char *exe;
+        char *cmdline;
+        int signal; /* 0 unknown */
+        char *time; /* RFC 3339 */
+        bool has_container;
+        char *runtime;
+        char *container_id;
+        char *pod_uid;
+        uint64_t max_bytes;   /* 0: no limit */
+        uint64_t deadline_ms; /* milliseconds left before dump_timeout */
+        int64_t host_pid;     /* only with expose_host; -1 absent */
+        char *host_cgroup;    /* only with expose_host */
+};
+
+/* Message 2, collector -> proxy. */
+struct collector_answer {
+        bool accept;
+        char *reason; /* with a decline */
+};
+
+/* Message 3, proxy -> collector: {"dump": id} plus SCM_RIGHTS. */
+
+/* Message 4, collector -> proxy. */
+struct collector_result {
+        bool has_bytes;
+        uint64_t bytes;
+        char *path;  /* optional: where the collector put it */
+        char *error; /* optional: what went wrong */
+};
+
+void collector_request_done(struct collector_request *r);
+void collector_answer_done(struct collector_answer *a);
+void collector_result_done(struct collector_result *r);
+
+int collector_request_format(const struct collector_request *r, char **ret, size_t *ret_len);
+int collector_answer_format(const struct collector_answer *a, char **ret, size_t *ret_len);
+int collector_dump_format(const char *id, char **ret, size_t *ret_len);
+int collector_result_format(const struct collector_result *r, char **ret, size_t *ret_len);
+
+/*
+ * Parsers take exactly the bytes of one message (not NUL-terminated).
+ * -EMSGSIZE: larger than COLLECTOR_MSG_MAX; -EBADMSG: not a JSON object, bad
+ * UTF-8, a known field of the wrong type, or a required field missing;
+ * -EPROTONOSUPPORT (request only): a version other than 1.
+ */
+int collector_request_parse(const char *buf, size_t len, struct collector_request *ret);
+int collector_answer_parse(const char *buf, size_t len, struct collector_answer *ret);
+int collector_dump_parse(const char *buf, size_t len, char **ret_id);
+int collector_result_parse(const char *buf, size_t len, struct collector_result *ret);

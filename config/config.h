@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The configuration model. json-c is parsed once, here, into these typed
+ * structs; json_object never leaves config/. Keys and their meaning are
+ * fixed by ../shared/reference/interface.md (docs/config.md in this tree).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/io.h"
+
+enum container_runtime {
+        RUNTIME_DOCKER,
+        RUNTIME_CONTAINERD,
+        RUNTIME_CRIO,
+        RUNTIME_PODMAN,
+        RUNTIME_NSPAWN,
+        RUNTIME_LXC,
+        RUNTIME_CRI, /* a Kubernetes container whose cgroup layout does not name its runtime */
+        _RUNTIME_MAX,
+};
+
+/* "docker", "containerd", "cri-o", "podman", "nspawn", "lxc", "cri"; NULL when out of range. */
+const char *runtime_to_string(enum container_runtime r);
+/* The runtime, or -EINVAL. */
+int runtime_from_string(const char *s);
+
+enum route_action {
+        ACTION_FORWARD,
+        ACTION_STORE,
+        ACTION_REJECT,
+        _ACTION_MAX,
+};
+const char *action_to_string(enum route_action a);
+
+enum listen_protocol {
+        PROTOCOL_REQUEST, /* core_pattern "@@", 6.17+ */
+        PROTOCOL_PLAIN,   /* core_pattern "@", 6.16+ */
+};
+
+enum trust_mode {
+        TRUST_POD,       /* the listener is in the task's container or, for Kubernetes, its pod */
+        TRUST_CONTAINER, /* the listener is in the task's own container */
+};
+
+/* A size given as bytes or as a percentage of the filesystem's size. */
+struct size_limit {
+        bool set;
+        bool percent;
+        uint64_t value; /* bytes, or 0..100 when percent */
+};
+
+/* Bytes a limit allows on a filesystem of fs_size bytes; UINT64_MAX when unset. */
+uint64_t size_limit_bytes(const struct size_limit *l, uint64_t fs_size);
+
+struct route_match {
+        int container;      /* -1 any, 0 host tasks only, 1 container tasks only */
+        uint32_t runtimes;  /* bitmask of (1u << enum container_runtime); 0: any */
+        char *container_id; /* prefix of the container id; NULL: any */
+        char *pod_uid;      /* exact pod uid; NULL: any */
+        char *cgroup;       /* fnmatch(3) glob on the cgroup path; NULL: any */
+        uint32_t *uids;     /* list of uids (the task's real uid on the host); NULL: any */
+        size_t n_uids;
+        char *comm; /* fnmatch(3) glob; NULL: any */
+        char *exe;  /* fnmatch(3) glob; NULL: any */
+};
+
+struct route {
+        char *name;
+        struct route_match match;
+        enum route_action action;
+        enum route_action fallback; /* forward only: store (default) or reject */
+        char *address;              /* forward only: "@name" or "/path"; default "@coredump-collector" */
+        enum trust_mode trust;      /* forward only; default TRUST_POD */
+        bool pass_pidfd;            /* forward only; default false */
+        bool expose_host;           /* forward only; default false */
+};
+
+struct limits {
+        usec_t collector_timeout;     /* default 2 s */
+        usec_t dump_timeout;          /* default 5 min, from accept to the end of the dump */
+        unsigned max_concurrent;      /* default 64 */
+        unsigned per_container_dumps; /* 0: no per-container limit */
+        usec_t per_container_interval;
+};
+
+/* Fixed by interface.md, whatever the build prefix. */
+#define CONFIG_DEFAULT_PATH    "/etc/coredump-proxy/config.json"
+#define CONFIG_DEFAULT_LISTEN  "/run/coredump-proxy/kernel.sock"
+#define CONFIG_DEFAULT_STORE   "/var/lib/coredump-proxy"
+#define CONFIG_DEFAULT_ADDRESS "@coredump-collector"
+
+struct config {
+        char *source; /* the file it came from, or "(embedded default)" */
+        char *listen_path;
+        enum listen_protocol protocol;
+        char *events; /* file path, or "-" for stdout */
+        char *store_directory;
+        struct size_limit store_max_use;
+        struct size_limit store_keep_free;
+        struct limits limits;
+        struct route *routes;
+        size_t n_routes;
+};
+
+/* Problems found while loading, one line each: "FILE:LINE:COLUMN: KEY.PATH: message". */
+struct config_errors {
+        char **lines;
+        size_t n;
+};
+void config_errors_clear(struct config_errors *e);
+
+/*
+ * Loads and validates a config. On failure returns -EINVAL (or -errno for
+ * I/O) and, when errors is not NULL, appends every problem found (not just
+ * the first) to it. Unknown keys are errors: a typo must not silently
+ * disable a route.
+ */
+int config_load_file(const char *path, struct config **ret, struct config_errors *errors);
+int config_load_string(const char *name, const char *text, size_t len, struct config **ret,
+                       struct config_errors *errors);
+
+/* The embedded default: used when no config file exists. */
+const char *config_default_text(void);
+int config_load_default(struct config **ret);
+
+void config_free(struct config *c);
+
+/* "123", "10K", "10G", "1T" (powers of 1024), "15%": -EINVAL on anything else. */
+int config_parse_size(const char *s, struct size_limit *ret);
+/* "500ms", "2s", "5m", "1h": -EINVAL on anything else or zero. */
+int config_parse_duration(const char *s, usec_t *ret);

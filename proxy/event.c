@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/json-writer.h"
+#include "kernel/cleanup.h"
+#include "kernel/io.h"
+#include "proxy/dump.h"
+#include "proxy/event.h"
+
+struct event_log {
+        pthread_mutex_t lock;
+        char *path; /* NULL: stdout */
+        int fd;
+};
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; (s = strchr(s, '/')); s++) {
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        return 0;
+}
+
+static int open_log(const char *path)
+{
+        int r = mkdir_parents(path, 0755);
+        if (r < 0)
+                return r;
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0)
+                return negative_errno();
+        return fd;
+}
+
+int event_log_open(const char *path, struct event_log **ret)
+{
+        struct event_log *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        pthread_mutex_init(&l->lock, NULL);
+        if (strcmp(path, "-") == 0) {
+                l->fd = STDOUT_FILENO;
+        } else {
+                l->path = strdup(path);
+                if (!l->path) {
+                        event_log_free(l);
+                        return -ENOMEM;
+                }
+                r = open_log(path);
+                if (r < 0) {
+                        l->fd = -EBADF;
+                        event_log_free(l);
+                        return r;
+                }
+                l->fd = r;
+        }
+        *ret = l;
+        return 0;
+}
+
+int event_log_reopen(struct event_log *l)
+{
+        int r;
+
+        if (!l->path)
+                return 0;
+        r = open_log(l->path);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&l->lock);
+        safe_close(l->fd);
+        l->fd = r;
+        pthread_mutex_unlock(&l->lock);
+        return 0;
+}
+
+void event_log_free(struct event_log *l)
+{
+        if (!l)
+                return;
+        if (l->path)
+                safe_close(l->fd);
+        pthread_mutex_destroy(&l->lock);
+        free(l->path);
+        free(l);
+}
+
+const char *event_log_path(const struct event_log *l)
+{
+        return l->path ? l->path : "-";
+}
+
+void event_format_time(usec_t wall, char buf[32])
+{
+        time_t t = (time_t) (wall / USEC_PER_SEC);
+        struct tm tm;
+        char base[24];
+
+        gmtime_r(&t, &tm);
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        (void) snprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((wall % USEC_PER_SEC) / 1000));
+}
+
+static void write_container(struct json_writer *w, const struct dump *d)
+{
+        json_key(w, "container");
+        if (!d->in_container) {
+                json_null(w);
+                return;
+        }
+        json_object_begin(w);
+        json_kv_string(w, "runtime", runtime_to_string(d->container.runtime));
+        json_kv_string(w, "id", d->container.id);
+        if (d->container.pod_uid)
+                json_kv_string(w, "pod_uid", d->container.pod_uid);
+        json_object_end(w);
+}
+
+/* The fields the event line and the metadata share. */
+static void write_common(struct json_writer *w, const struct dump *d)
+{
+        char time[32];
+        const struct task_identity *t = &d->task;
+
+        event_format_time(d->accepted_wall, time);
+        json_kv_string(w, "id", d->id);
+        json_kv_string(w, "time", time);
+        json_kv_string(w, "outcome", dump_outcome_to_string(d->outcome));
+        json_kv_string(w, "reason", d->reason);
+        json_kv_string(w, "route", d->route ? d->route->name : NULL);
+        if (d->have_action)
+                json_kv_string(w, "action", action_to_string(d->action));
+        if (t->pid > 0)
+                json_kv_uint(w, "pid", t->pid);
+        else if (d->peer_pid > 0)
+                json_kv_int(w, "pid", d->peer_pid);
+        else
+                json_kv_null(w, "pid");
+        json_kv_string(w, "comm", t->comm[0] ? t->comm : NULL);
+        if (t->signal > 0)
+                json_kv_int(w, "signal", t->signal);
+        else
+                json_kv_null(w, "signal");
+        write_container(w, d);
+        if (d->have_bytes)
+                json_kv_uint(w, "bytes", d->bytes);
+        if (t->have_creds) {
+                json_kv_uint(w, "uid", t->ruid);
+                json_kv_uint(w, "gid", t->rgid);
+        }
+        json_kv_string(w, "mode", d->request ? "request" : "plain");
+        if (t->cgroup_path)
+                json_kv_string(w, "cgroup", t->cgroup_path);
+        if (d->outcome == OUTCOME_STORED) {
+                json_kv_bool(w, "truncated", d->cut != NULL);
+                if (d->cut)
+                        json_kv_string(w, "cut", d->cut);
+        }
+        if (d->task.coredumped && !t->proc_valid)
+                json_kv_string(w, "identity", "vanished");
+}
+
+int event_format(const struct dump *d, char **ret, size_t *ret_len)
+{
+        struct json_writer w;
+
+        json_writer_init(&w);
+        json_object_begin(&w);
+        json_kv_string(&w, "event", "coredump");
+        write_common(&w, d);
+        if (d->core_path)
+                json_kv_string(&w, "core", d->core_path);
+        if (d->collector_address)
+                json_kv_string(&w, "collector", d->collector_address);
+        if (d->collector_path)
+                json_kv_string(&w, "collector_path", d->collector_path);
+        json_kv_uint(&w, "duration_ms", (io_now() - d->accepted_at) / USEC_PER_MSEC);
+        json_object_end(&w);
+        return json_writer_finish(&w, ret, ret_len);
+}
+
+int event_format_metadata(const struct dump *d, char **ret, size_t *ret_len)
+{
+        const struct task_identity *t = &d->task;
+        struct json_writer w;
+
+        json_writer_init(&w);
+        json_object_begin(&w);
+        write_common(&w, d);
+        json_kv_string(&w, "exe", t->exe);
+        json_kv_string(&w, "cmdline", t->cmdline);
+        if (t->have_creds) {
+                json_kv_uint(&w, "euid", t->euid);
+                json_kv_uint(&w, "egid", t->egid);
+        }
+        if (t->ns_pid > 0)
+                json_kv_uint(&w, "ns_pid", t->ns_pid);
+        json_kv_uint(&w, "cgroup_id", t->cgroup_id);
+        json_kv_uint(&w, "coredump_mask", t->coredump_mask);
+        json_kv_bool(&w, "sensitive", (t->coredump_mask & PIDFD_COREDUMP_ROOT) != 0);
+        json_object_end(&w);
+        return json_writer_finish(&w, ret, ret_len);
+}
+
+int event_log_write(struct event_log *l, const struct dump *d)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t len;
+        int r;
+
+        r = event_format(d, &line, &len);
+        if (r < 0)
+                return r;
+        line[len] = '\n'; /* the writer's NUL; the line is written by length */
+
+        pthread_mutex_lock(&l->lock);
+        r = io_write_all(l->fd, line, len + 1);
+        pthread_mutex_unlock(&l->lock);
+        return r;
+}

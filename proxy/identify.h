@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Who crashed: facts from the kernel connection's peer pidfd, never from a
+ * pid number alone. /proc/<pid> is read through one directory fd opened
+ * while the pidfd showed the task alive, and the pidfd is checked again
+ * afterwards: a task that vanished (or whose pid could have been reused)
+ * keeps only its pidfd facts, and its /proc facts count as unknown.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TASK_COMM_MAX 16
+
+struct identify_context {
+        int cgroup2_fd;           /* the cgroup2 mount, -EBADF when there is none */
+        const char *cgroup2_path; /* its mount point in our mount namespace */
+};
+
+struct task_identity {
+        /* From the pidfd. */
+        bool coredumped; /* PIDFD_COREDUMPED: the kernel started a dump of this task */
+        uint32_t coredump_mask;
+        uint32_t pid; /* host tgid; 0 when the task was already reaped */
+        uint32_t ruid, rgid, euid, egid;
+        bool have_creds;
+        uint64_t cgroup_id; /* 0 unknown */
+
+        /* From /proc/<pid>, valid only when proc_valid. */
+        bool proc_valid;
+        int signal; /* 0 unknown */
+        char comm[TASK_COMM_MAX + 1];
+        char *exe;
+        char *cmdline;
+        uint32_t ns_pid;        /* innermost NSpid: the pid as its own pid namespace sees it */
+        int64_t ns_uid, ns_gid; /* ruid/rgid mapped into the task's user namespace; -1 unmapped */
+
+        /* The cgroup path used to find the container: v2, or a v1 line's when v2 says root. */
+        char *cgroup_path;
+        bool cgroup_v1;
+};
+
+void identify_done(struct task_identity *t);
+
+/*
+ * Step one, cheap: PIDFD_GET_INFO. Fails only if the kernel refuses the
+ * ioctl; a spoofed client gives coredumped == false.
+ */
+int identify_from_pidfd(int pidfd, struct task_identity *t);
+
+/*
+ * Step two, while the task is held: /proc facts and the cgroup path. Never
+ * fails on a vanished task; it returns 0 with proc_valid false.
+ */
+int identify_from_proc(int pidfd, const struct identify_context *ctx, struct task_identity *t);
+
+/* Parsers used above, exposed for unit tests. */
+int identify_parse_stat_exit_code(const char *stat, int *ret);
+int identify_parse_nspid(const char *status, uint32_t *ret);
+int identify_map_id(const char *map, uint32_t id, int64_t *ret);
+
+/*
+ * The cgroup path of any process given its pidfd facts (cgroup id and pid):
+ * v2 from the id, or the v1 lines of /proc/<pid>/cgroup when v2 says root.
+ * Used for the crashing task and for a collector's listener alike.
+ */
+int identify_cgroup_path(int pidfd, const struct identify_context *ctx, uint64_t cgroup_id, uint32_t pid,
+                         char **ret_path);

@@ -1,0 +1,39 @@
+#!/bin/bash
+# The Python collector printed in docs/collector-protocol.md works as written:
+# a dump forwarded by the daemon arrives through it, whole.
+. "$top_srcdir/tests/lib.sh"
+t_require_socket_dumps
+t_require_cgroup2
+t_require_cmd jq unshare nsenter python3
+t_core_pattern_save
+
+t_tmpdir
+d=$T_TMP
+# The document's only python block, verbatim.
+awk '/^```python$/ {on=1; next} /^```$/ {on=0} on' "$top_srcdir/docs/collector-protocol.md" >"$d/collector.py"
+t_ok "the protocol document has a Python collector" test -s "$d/collector.py"
+
+t_proxy_config "$d" request '[{"name":"containers","match":{"container":true},"action":"forward"}]'
+t_ok "daemon starts" t_proxy_start "$d"
+
+id=$(t_hex64)
+t_cgroup_make "$CG2" "cdp-test.$$/system.slice/docker-$id.scope"
+cg=$T_CG
+t_container_start "$cg"
+t_container_run "$T_HOLDER" "$cg" python3 "$d/collector.py" "$d/dumps" 2>"$d/py.err" &
+t_track_pid $!
+t_wait_for 10 test -d "$d/dumps"
+sleep 0.5
+
+out=$(t_container_run "$T_HOLDER" "$cg" "$T_HELPERS/cdp-crasher" --name py-crash --size 3145728)
+ev=$(t_event "$d" py-crash)
+dump=$(t_jq "$ev" .id)
+t_is "$(t_jq "$ev" .outcome)" delivered "delivered to the Python collector"
+t_wait_for 5 test -f "$d/dumps/$dump.json"
+t_ok "the Python collector wrote an ELF core" t_is_elf "$d/dumps/$dump.core"
+t_is "$(t_jq "$ev" .bytes)" "$(stat -c %s "$d/dumps/$dump.core")" "the proxy's event has the collector's byte count"
+t_is "$(jq -r .comm "$d/dumps/$dump.json")" py-crash "its metadata came from message 1"
+t_is "$(jq -r .container.id "$d/dumps/$dump.json")" "$id" "message 1 names the container"
+t_is "$(t_kv -t "$out" coredump)" 1 "the task got its core"
+t_ok "the Python collector raised nothing" bash -c "! grep -q Traceback '$d/py.err'"
+t_done

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Route selection: ordered, first match wins, every match key, unknown facts never match a pattern. */
+
+#include <string.h>
+
+#include "config/config.h"
+#include "proxy/route.h"
+#include "tests/tap.h"
+
+static struct config *load(const char *routes)
+{
+        char text[4096];
+        struct config *c = NULL;
+
+        snprintf(text, sizeof(text), "{\"routes\": %s}", routes);
+        if (config_load_string("test.json", text, strlen(text), &c, NULL) < 0)
+                return NULL;
+        return c;
+}
+
+static const char *pick(const struct config *c, const struct task_identity *t,
+                        const struct container_info *ci)
+{
+        const struct route *r = route_select(c, t, ci);
+        return r ? r->name : "(none)";
+}
+
+int main(void)
+{
+        struct config *c =
+                load("["
+                     "{\"name\":\"ctrd\",\"match\":{\"runtime\":[\"containerd\"],\"container_id\":\"ab\"},"
+                     "\"action\":\"forward\"},"
+                     "{\"name\":\"pod\",\"match\":{\"pod_uid\":\"11111111-2222-3333-4444-555555555555\"},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"uids\",\"match\":{\"uid\":[1000,1001],\"comm\":\"py*\"},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"exe\",\"match\":{\"exe\":\"/opt/*/bin/*\"},\"action\":\"reject\"},"
+                     "{\"name\":\"cg\",\"match\":{\"cgroup\":\"/system.slice/*.service\"},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"containers\",\"match\":{\"container\":true},\"action\":\"store\"},"
+                     "{\"name\":\"host\",\"match\":{\"container\":false},\"action\":\"store\"}"
+                     "]");
+        struct task_identity t = { .have_creds = true, .ruid = 0 };
+        struct container_info ci = { .runtime = RUNTIME_CONTAINERD, .id = (char *) "abcdef" };
+
+        if (!ok(c != NULL, "the test config loads"))
+                return tap_done();
+
+        is_str(pick(c, &t, &ci), "ctrd", "runtime + id prefix");
+        ci.id = (char *) "cdef";
+        is_str(pick(c, &t, &ci), "containers", "id prefix must match");
+        ci.runtime = RUNTIME_CRIO;
+        ci.id = (char *) "abcdef";
+        is_str(pick(c, &t, &ci), "containers", "runtime must match");
+        ci.pod_uid = (char *) "11111111-2222-3333-4444-555555555555";
+        is_str(pick(c, &t, &ci), "pod", "pod uid");
+        ci.pod_uid = NULL;
+
+        strcpy(t.comm, "python3");
+        t.ruid = 1001;
+        is_str(pick(c, &t, NULL), "uids", "uid list and comm glob together");
+        t.ruid = 1002;
+        is_str(pick(c, &t, NULL), "host", "uid not in the list");
+        t.ruid = 1000;
+        t.have_creds = false;
+        is_str(pick(c, &t, NULL), "host", "unknown credentials never match a uid list");
+        t.have_creds = true;
+        strcpy(t.comm, "bash");
+        is_str(pick(c, &t, NULL), "host", "comm glob must match");
+
+        t.exe = (char *) "/opt/app/bin/server";
+        is_str(pick(c, &t, NULL), "exe", "exe glob");
+        t.exe = NULL;
+        is_str(pick(c, &t, NULL), "host", "unknown exe never matches a glob");
+
+        t.cgroup_path = (char *) "/system.slice/nginx.service";
+        is_str(pick(c, &t, NULL), "cg", "cgroup glob");
+        t.cgroup_path = (char *) "/user.slice/user-1000.slice";
+        is_str(pick(c, &t, NULL), "host", "cgroup glob must match");
+
+        is_str(pick(c, &t, &ci), "containers", "container: true");
+        is_str(pick(c, &t, NULL), "host", "container: false");
+
+        struct config *empty = load("[]");
+        ok(empty && route_select(empty, &t, NULL) == NULL, "no routes: no match (the daemon stores)");
+        config_free(empty);
+
+        struct config *all = load("[{\"name\":\"all\",\"match\":{},\"action\":\"reject\"},"
+                                  "{\"name\":\"never\",\"match\":{},\"action\":\"store\"}]");
+        is_str(all ? pick(all, &t, &ci) : NULL, "all", "an empty match matches everything, first wins");
+        config_free(all);
+        config_free(c);
+        return tap_done();
+}

@@ -104,6 +104,30 @@ int io_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
         return 0;
 }
 
+int io_read_proc_file_at(int dirfd, const char *path, size_t max, char **ret)
+{
+        char stack[4096];
+        size_t size = MIN(max + 1, sizeof(stack));
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        ssize_t k;
+
+        if (fd < 0)
+                return negative_errno();
+        k = RETRY_EINTR(read(fd, stack, size - 1));
+        if (k < 0)
+                return negative_errno();
+        if ((size_t) k == size - 1)
+                return io_read_file_at(dirfd, path, max, ret, NULL);
+
+        char *s = malloc((size_t) k + 1);
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, stack, (size_t) k);
+        s[k] = 0;
+        *ret = s;
+        return 0;
+}
+
 int io_write_all(int fd, const void *buf, size_t len)
 {
         const char *p = buf;

@@ -24,6 +24,13 @@ int io_wait(int fd, short events, usec_t deadline);
 
 /* Reads a whole file relative to dirfd (AT_FDCWD for cwd), NUL-terminated, at most max bytes. */
 int io_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+/*
+ * The same for the seq_file-backed files of /proc (stat, status, cgroup,
+ * uid_map...): they hand out everything that fits in one read, so a read
+ * shorter than the buffer is the whole file and no second read for EOF is
+ * needed. A full buffer falls back to io_read_file_at().
+ */
+int io_read_proc_file_at(int dirfd, const char *path, size_t max, char **ret);
 /* Writes all of buf, retrying short writes and EINTR. */
 int io_write_all(int fd, const void *buf, size_t len);
 /* Writes a string to a file that must already exist (sysctls, cgroup.procs). */

@@ -12,14 +12,23 @@
 #include "kernel/io.h"
 #include "kernel/netns.h"
 
+/*
+ * Each thread's way back to its own network namespace, opened on first use
+ * and kept: workers enter a container's namespace for every forwarded dump.
+ */
+static __thread int thread_netns = -EBADF;
+
 int netns_socket(int ns_fd, int domain, int type)
 {
-        _cleanup_close_ int self = -EBADF, fd = -EBADF;
-        int r = 0;
+        _cleanup_close_ int fd = -EBADF;
+        int self, r = 0;
 
-        self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return negative_errno();
+        if (thread_netns < 0) {
+                thread_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (thread_netns < 0)
+                        return negative_errno();
+        }
+        self = thread_netns;
 
         if (setns(ns_fd, CLONE_NEWNET) < 0)
                 return negative_errno();

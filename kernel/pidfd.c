@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
@@ -94,13 +94,29 @@ int pidfd_get_namespace(int pidfd, unsigned long request)
 
 int pidfd_is_alive(int pidfd)
 {
-        /* Signal 0 is only a permission and existence check; it fails with ESRCH once reaped. */
-        if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
-                if (errno == ESRCH)
+        struct cdp_pidfd_info info = { .mask = PIDFD_INFO_PID };
+
+        /*
+         * PIDFD_GET_INFO without PIDFD_INFO_EXIT fails with ESRCH once the
+         * task is reaped. Unlike a signal-0 pidfd_send_signal() it checks no
+         * permission, so the daemon needs no CAP_KILL for other users' tasks.
+         */
+        if (ioctl(pidfd, PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER0_COMPAT), &info) < 0) {
+                if (errno == ESRCH || errno == EREMOTE)
                         return 0;
                 return negative_errno();
         }
         return 1;
+}
+
+int pidfd_has_exited(int pidfd)
+{
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        int r = RETRY_EINTR(poll(&p, 1, 0));
+        if (r < 0)
+                return negative_errno();
+        return r > 0 && (p.revents & (POLLIN | POLLHUP)) ? 1 : 0;
 }
 
 int pidfd_open_proc_dir(int pidfd, uint32_t pid)

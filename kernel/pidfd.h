@@ -25,5 +25,8 @@ int pidfd_get_namespace(int pidfd, unsigned long request);
  */
 int pidfd_is_alive(int pidfd);
 
+/* 1 once the process has exited (a zombie included): its pidfd polls readable. */
+int pidfd_has_exited(int pidfd);
+
 /* Opens /proc/<pid> as a directory fd and checks that it still names the pidfd's process. */
 int pidfd_open_proc_dir(int pidfd, uint32_t pid);

@@ -32,6 +32,7 @@
 #include "kernel/fdpass.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
+#include "proxy/caps.h"
 #include "proxy/log.h"
 #include "proxy/sandbox.h"
 #include "proxy/store.h"
@@ -197,27 +198,32 @@ static void handle_session(struct collector *c, int fd)
                 goto out;
         }
 
-        r = store_write(c->store, req.id, fds[0], req.max_bytes, dump_deadline, write_metadata, &m, &res);
+        int w = store_write(c->store, req.id, fds[0], req.max_bytes, dump_deadline, write_metadata, &m,
+                            &res);
         struct collector_result result = {
-                .has_bytes = r >= 0,
+                .has_bytes = w >= 0,
                 .bytes = res.bytes,
                 .path = res.core_path,
-                .error = r < 0 ? (char *) strerror(-r) : NULL,
+                .error = w < 0 ? (char *) strerror(-w) : NULL,
         };
-        if (r < 0)
-                log_error("%s: writing the dump failed: %s", req.id, strerror(-r));
-        else
-                log_info("%s: %s (%s) %llu bytes%s%s", req.id, req.comm ? req.comm : "?",
-                         req.container_id ? req.container_id : "-", (unsigned long long) res.bytes,
-                         res.cut != STORE_COMPLETE ? ", truncated: " : "",
-                         res.cut != STORE_COMPLETE ? store_cut_to_string(res.cut) : "");
 
-        /* Close our copy before answering: the proxy shuts the stream down on message 4. */
+        /*
+         * Close our copy before answering: the proxy shuts the stream down on
+         * message 4, which lets the crashing task exit. The log line can wait.
+         */
         close_many(fds, n_fds);
         n_fds = 0;
         r = collector_result_format(&result, &msg, &len);
         if (r >= 0)
                 (void) send_json(fd, TAKE_PTR(msg), len);
+
+        if (w < 0)
+                log_error("%s: writing the dump failed: %s", req.id, strerror(-w));
+        else
+                log_info("%s: %s (%s) %llu bytes%s%s", req.id, req.comm ? req.comm : "?",
+                         req.container_id ? req.container_id : "-", (unsigned long long) res.bytes,
+                         res.cut != STORE_COMPLETE ? ", truncated: " : "",
+                         res.cut != STORE_COMPLETE ? store_cut_to_string(res.cut) : "");
 
 out:
         close_many(fds, n_fds);
@@ -401,6 +407,9 @@ int main(int argc, char **argv)
         pthread_mutex_init(&c.lock, NULL);
         pthread_cond_init(&c.done, NULL);
 
+        r = caps_reduce_collector();
+        if (r < 0)
+                return log_error_errno(r, "cannot drop capabilities"), EXIT_FAILURE;
         r = sandbox_apply_collector();
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter"), EXIT_FAILURE;

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,11 +23,21 @@
 #include "kernel/io.h"
 #include "kernel/netns.h"
 #include "kernel/pidfd.h"
+#include "config/json-writer.h"
+#include "kernel/coredump-proto.h"
+#include "kernel/proc-connector.h"
+#include "kernel/unix-diag.h"
+#include "proxy/accounting.h"
+#include "proxy/caps.h"
+#include "proxy/control.h"
 #include "proxy/daemon.h"
 #include "proxy/dump-run.h"
 #include "proxy/dump.h"
 #include "proxy/log.h"
+#include "proxy/pattern.h"
+#include "proxy/sandbox.h"
 #include "proxy/setup.h"
+#include "proxy/stats.h"
 #include "proxy/workers.h"
 
 /*
@@ -39,6 +50,8 @@
 #define QUEUE_PER_WORKER 16
 /* On SIGTERM, how long dumps in flight may take before their connections are shut down. */
 #define STOP_GRACE (30 * USEC_PER_SEC)
+/* Containers tracked by limits.per_container at once; idle ones are forgotten first. */
+#define RATELIMIT_CONTAINERS 4096
 
 struct daemon {
         const struct daemon_options *options;
@@ -54,51 +67,19 @@ struct daemon {
         char *cgroup2_path;
         char *socket_path;
 
-        bool pattern_installed;
-        char *previous_pattern;
-        char *installed_pattern;
-        char *pattern_state_path;
+        struct pattern_hold pattern;
+
+        int control_fd;
+        char *control_path;
+        struct proc_connector *connector; /* NULL: lost dumps are not accounted */
+        struct accounting *accounting;
+        struct proxy_stats *stats;
+        usec_t started_wall;
 
         pthread_mutex_t inflight_lock;
         struct dump *inflight;
         size_t n_inflight;
-        uint64_t accepted;
 };
-
-/* ---- restoring core_pattern even when we crash ------------------------ */
-
-/*
- * A crash of the daemon must not leave the kernel pointing at a dead
- * socket. The handler only uses async-signal-safe calls; the daemon is
- * non-dumpable, so re-raising cannot dump into ourselves.
- */
-static char fatal_pattern[CORE_PATTERN_MAX + 1];
-static volatile sig_atomic_t fatal_armed;
-
-static void fatal_signal(int sig)
-{
-        if (fatal_armed) {
-                int fd = open(CORE_PATTERN_SYSCTL, O_WRONLY | O_CLOEXEC);
-                if (fd >= 0) {
-                        size_t len = strlen(fatal_pattern);
-                        ssize_t _unused_ k = write(fd, len ? fatal_pattern : "\n", len ? len : 1);
-                        close(fd);
-                }
-        }
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
-static void arm_fatal_restore(const char *previous)
-{
-        static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
-        struct sigaction sa = { .sa_handler = fatal_signal, .sa_flags = SA_RESETHAND | SA_NODEFER };
-
-        (void) snprintf(fatal_pattern, sizeof(fatal_pattern), "%s", previous);
-        fatal_armed = 1;
-        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-                (void) sigaction(sigs[i], &sa, NULL);
-}
 
 /* ---- config -------------------------------------------------------------- */
 
@@ -119,11 +100,6 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
                 log_error_errno(r, "cannot load %s", path);
         config_errors_clear(&errors);
         return r;
-}
-
-int daemon_pattern_state_path(const char *listen_path, char **ret)
-{
-        return asprintf(ret, "%s.previous-pattern", listen_path) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- in-flight dumps ----------------------------------------------------- */
@@ -178,6 +154,39 @@ static void worker(void *item, void *userdata)
 
 /* ---- accepting ----------------------------------------------------------- */
 
+/*
+ * Every worker busy and the accept queue full: answer at once, without
+ * blocking the loop, and still write one event. In request mode the
+ * request is already queued (the kernel sends it on connect), so the task
+ * gets COREDUMP_REJECT and no byte is written; in plain mode closing is all
+ * there is.
+ */
+static void reject_overloaded(struct daemon *m, struct dump *d)
+{
+        uint8_t magic[4];
+
+        if (identify_from_pidfd(d->pidfd, &d->task) >= 0 && !d->task.coredumped) {
+                dump_set_outcome(d, OUTCOME_REJECTED, "not-a-coredump");
+        } else {
+                ssize_t k = recv(d->fd, magic, sizeof(magic), MSG_PEEK | MSG_DONTWAIT);
+                if (k == (ssize_t) sizeof(magic) && memcmp(magic, "\177ELF", 4) != 0) {
+                        d->request = true;
+                        if (coredump_req_recv(d->fd, &d->req, io_now()) >= 0 &&
+                            coredump_req_validate(&d->req) >= 0)
+                                (void) coredump_ack_send(d->fd, &d->req, COREDUMP_REJECT);
+                }
+                d->have_action = true;
+                d->action = ACTION_REJECT;
+                dump_set_outcome(d, OUTCOME_REJECTED, "overload");
+        }
+        dump_set_state(d, DUMP_DONE);
+        (void) shutdown(d->fd, SHUT_RDWR);
+        stats_count(m->stats, d->outcome, d->reason);
+        (void) event_log_write(d->setup->events, d);
+        log_warning("%s: rejected, %zu dumps in flight fill every worker and the queue", d->id,
+                    m->n_inflight);
+}
+
 static void accept_one(struct daemon *m, int fd)
 {
         struct dump *d = NULL;
@@ -202,17 +211,13 @@ static void accept_one(struct daemon *m, int fd)
         d->setup = setup_ref(m->setup);
         d->deadline = d->accepted_at + m->setup->config->limits.dump_timeout;
         dump_make_id(d->id, d->accepted_wall, (uint32_t) cred.pid);
-        m->accepted++;
+        stats_accepted(m->stats);
+        accounting_arrived(m->accounting, cred.pid, d->accepted_at);
 
         inflight_add(m, d);
         r = workers_submit(m->pool, d);
         if (r < 0) {
-                /* Every worker busy and the queue full: still one event, and no task left waiting. */
-                dump_set_outcome(d, OUTCOME_FAILED, "overload");
-                d->state = DUMP_DONE;
-                (void) shutdown(d->fd, SHUT_RDWR);
-                (void) event_log_write(d->setup->events, d);
-                log_warning("%s: dropped, %zu dumps in flight", d->id, m->n_inflight);
+                reject_overloaded(m, d);
                 inflight_remove(m, d);
                 dump_free(d);
         }
@@ -238,6 +243,68 @@ static void on_listen(struct daemon *m)
                 }
                 accept_one(m, fd);
         }
+}
+
+/* ---- accounting: crashes that never reach the socket -------------------- */
+
+static void on_connector(struct daemon *m)
+{
+        struct proc_coredump_event events[64];
+        struct proc_connector_result res;
+        int r;
+
+        r = proc_connector_read(m->connector, events, ARRAY_SIZE(events), &res);
+        if (r < 0) {
+                log_warning_errno(r, "reading the proc connector");
+                return;
+        }
+        if (res.lost)
+                log_warning("the kernel dropped process events: some crashes may go uncounted");
+        for (size_t i = 0; i < res.n_events; i++) {
+                pid_t tgid = events[i].process_tgid;
+                _cleanup_free_ char *comm = NULL;
+                _cleanup_close_ int pidfd = -EBADF;
+                struct cdp_pidfd_info info = {};
+                char path[64];
+
+                /* The common case costs nothing more: the dump already reached us. */
+                if (accounting_settle(m->accounting, tgid, io_now(), io_now_realtime()))
+                        continue;
+                /* Crashes under another handler's pattern are not ours to count. */
+                if (!pattern_points_at(m->setup->config->listen_path, NULL)) {
+                        accounting_arrived(m->accounting, tgid, io_now());
+                        continue;
+                }
+
+                /*
+                 * Best effort, for the report only: the task is inside
+                 * get_signal() now, but nothing holds its pid for us.
+                 */
+                (void) snprintf(path, sizeof(path), "/proc/%d/comm", (int) tgid);
+                if (io_read_file_at(AT_FDCWD, path, 64, &comm, NULL) >= 0)
+                        comm[strcspn(comm, "\n")] = 0;
+                pidfd = (int) syscall(SYS_pidfd_open, tgid, 0);
+                bool skip = pidfd >= 0 && pidfd_get_info(pidfd, PIDFD_INFO_COREDUMP, &info) >= 0 &&
+                            (info.coredump_mask & PIDFD_COREDUMP_SKIP);
+                accounting_describe(m->accounting, tgid, comm, skip);
+        }
+}
+
+static void expire_lost(struct daemon *m)
+{
+        struct lost_crash lost[32];
+        size_t n;
+
+        while ((n = accounting_expire(m->accounting, io_now(), lost, ARRAY_SIZE(lost))) > 0)
+                for (size_t i = 0; i < n; i++) {
+                        log_warning("pid %d (%s) crashed but its dump never reached the socket: %s",
+                                    (int) lost[i].tgid, lost[i].comm[0] ? lost[i].comm : "?",
+                                    lost[i].reason);
+                        stats_lost(m->stats, (uint32_t) lost[i].tgid, lost[i].comm, lost[i].reason,
+                                   lost[i].wall);
+                        (void) event_log_write_lost(m->setup->events, lost[i].tgid, lost[i].comm,
+                                                    lost[i].reason, lost[i].wall);
+                }
 }
 
 /* ---- the socket ---------------------------------------------------------- */
@@ -319,112 +386,6 @@ static int open_listener(struct daemon *m, const char *path)
         return 0;
 }
 
-/* ---- core_pattern -------------------------------------------------------- */
-
-static int install_pattern(struct daemon *m)
-{
-        const struct config *c = m->setup->config;
-        _cleanup_free_ char *previous = NULL, *current = NULL, *saved = NULL, *ours = NULL;
-        bool request = false;
-        int r;
-
-        r = daemon_pattern_state_path(c->listen_path, &m->pattern_state_path);
-        if (r < 0)
-                return log_oom();
-
-        /*
-         * After an unclean stop the pattern may still be ours: then the one
-         * to restore is the one saved by the previous run, not our own.
-         */
-        if (core_pattern_read(&current) >= 0 &&
-            io_read_file_at(AT_FDCWD, m->pattern_state_path, 4096, &saved, NULL) >= 0) {
-                enum core_pattern_kind kind;
-                const char *path;
-                if (core_pattern_parse(current, &kind, &path) >= 0 && path &&
-                    strcmp(path, c->listen_path) == 0) {
-                        saved[strcspn(saved, "\n")] = 0;
-                        log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
-                                 c->listen_path, saved);
-                } else {
-                        saved = mfree_str(saved);
-                }
-        }
-
-        r = core_pattern_install(c->listen_path, c->protocol == PROTOCOL_REQUEST, &previous, &request);
-        if (r < 0)
-                return log_error_errno(r, "cannot install the coredump socket pattern for %s",
-                                       c->listen_path);
-        if (saved) {
-                free(previous);
-                previous = TAKE_PTR(saved);
-        }
-        if (c->protocol == PROTOCOL_REQUEST && !request)
-                log_warning("the kernel refuses '@@' patterns (before 6.17): installed '@', plain mode");
-
-        r = core_pattern_read(&ours);
-        if (r < 0)
-                return log_error_errno(r, "cannot read back core_pattern");
-
-        m->pattern_installed = true;
-        m->previous_pattern = TAKE_PTR(previous);
-        m->installed_pattern = TAKE_PTR(ours);
-        arm_fatal_restore(m->previous_pattern);
-
-        /* A SIGKILLed daemon cannot restore: `coredump-proxy restore-pattern` reads this file. */
-        _cleanup_close_ int fd = open(m->pattern_state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || io_write_all(fd, m->previous_pattern, strlen(m->previous_pattern)) < 0)
-                log_warning("cannot save the previous pattern in %s", m->pattern_state_path);
-
-        log_info("core_pattern is '%s' (was '%s')", m->installed_pattern, m->previous_pattern);
-        return 0;
-}
-
-static void restore_pattern(struct daemon *m)
-{
-        _cleanup_free_ char *current = NULL;
-        int r;
-
-        if (!m->pattern_installed)
-                return;
-        m->pattern_installed = false;
-
-        /* Someone else changed it while we ran: theirs wins. */
-        if (core_pattern_read(&current) >= 0 && strcmp(current, m->installed_pattern) != 0) {
-                log_warning("core_pattern was changed to '%s' while we ran; leaving it", current);
-        } else {
-                r = core_pattern_restore(m->previous_pattern);
-                if (r < 0)
-                        log_error_errno(r, "cannot restore core_pattern '%s'", m->previous_pattern);
-                else
-                        log_info("core_pattern restored to '%s'", m->previous_pattern);
-        }
-        fatal_armed = 0;
-        (void) unlink(m->pattern_state_path);
-}
-
-static void check_pattern(struct daemon *m)
-{
-        const struct config *c = m->setup->config;
-        _cleanup_free_ char *current = NULL;
-        enum core_pattern_kind kind = CORE_PATTERN_FILE;
-        const char *path = NULL;
-        unsigned limit;
-
-        if (core_pattern_read(&current) < 0)
-                return;
-        if (core_pattern_parse(current, &kind, &path) < 0 || !path || strcmp(path, c->listen_path) != 0) {
-                log_warning("core_pattern is '%s', not this socket: no dump will arrive "
-                            "(--install-pattern sets it)",
-                            current);
-                return;
-        }
-        /* "@" holds the task only while core_pipe_limit > 0; "@@" holds it through the ack. */
-        if (kind == CORE_PATTERN_SOCKET &&
-            core_pattern_read_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, &limit) >= 0 && limit == 0)
-                log_warning("plain mode with kernel.core_pipe_limit=0: a crashing task may be gone before "
-                            "it is identified; set it to a value > 0");
-}
-
 /* ---- signals and reload -------------------------------------------------- */
 
 static void reload(struct daemon *m)
@@ -487,6 +448,138 @@ static int read_signal(struct daemon *m)
         return (int) si.ssi_signo;
 }
 
+/* ---- status ------------------------------------------------------------- */
+
+#define STATUS_IN_FLIGHT_MAX 256
+
+static void status_config(struct daemon *m, struct json_writer *w)
+{
+        const struct proxy_setup *s = m->setup;
+        const struct config *c = s->config;
+        _cleanup_free_ char *pattern = NULL;
+
+        json_key(w, "config");
+        json_object_begin(w);
+        json_kv_string(w, "source", c->source);
+        json_kv_string(w, "listen", c->listen_path);
+        json_kv_string(w, "protocol", c->protocol == PROTOCOL_REQUEST ? "request" : "plain");
+        json_kv_string(w, "core_pattern", core_pattern_read(&pattern) >= 0 ? pattern : NULL);
+        json_kv_bool(w, "pattern_installed", m->pattern.installed);
+        json_kv_string(w, "events", event_log_path(s->events));
+
+        json_key(w, "store");
+        json_object_begin(w);
+        json_kv_string(w, "directory", c->store_directory);
+        json_kv_bool(w, "available", s->store != NULL);
+        if (s->store) {
+                uint64_t bytes = 0;
+                unsigned files = 0;
+                (void) store_usage(s->store, &bytes, &files);
+                json_kv_uint(w, "usage_bytes", bytes);
+                json_kv_uint(w, "files", files);
+        } else {
+                json_kv_string(w, "error", strerror(-s->store_error));
+        }
+        json_object_end(w);
+
+        json_key(w, "limits");
+        json_object_begin(w);
+        json_kv_uint(w, "collector_timeout_ms", c->limits.collector_timeout / USEC_PER_MSEC);
+        json_kv_uint(w, "dump_timeout_ms", c->limits.dump_timeout / USEC_PER_MSEC);
+        json_kv_uint(w, "max_concurrent", c->limits.max_concurrent);
+        json_key(w, "per_container");
+        if (c->limits.per_container_dumps > 0) {
+                json_object_begin(w);
+                json_kv_uint(w, "dumps", c->limits.per_container_dumps);
+                json_kv_uint(w, "interval_ms", c->limits.per_container_interval / USEC_PER_MSEC);
+                json_object_end(w);
+        } else {
+                json_null(w);
+        }
+        json_object_end(w);
+
+        json_key(w, "routes");
+        json_array_begin(w);
+        for (size_t i = 0; i < c->n_routes; i++) {
+                const struct route *r = &c->routes[i];
+                json_object_begin(w);
+                json_kv_string(w, "name", r->name);
+                json_kv_string(w, "action", action_to_string(r->action));
+                if (r->action == ACTION_FORWARD) {
+                        json_kv_string(w, "address", r->address);
+                        json_kv_string(w, "fallback", action_to_string(r->fallback));
+                        json_kv_string(w, "trust", r->trust == TRUST_POD ? "pod" : "container");
+                }
+                json_object_end(w);
+        }
+        json_array_end(w);
+        json_object_end(w);
+}
+
+static void status_in_flight(struct daemon *m, struct json_writer *w)
+{
+        usec_t now = io_now();
+        size_t n = 0;
+
+        pthread_mutex_lock(&m->inflight_lock);
+        json_kv_uint(w, "in_flight_total", m->n_inflight);
+        json_key(w, "in_flight");
+        json_array_begin(w);
+        for (struct dump *d = m->inflight; d && n < STATUS_IN_FLIGHT_MAX; d = d->next, n++) {
+                json_object_begin(w);
+                json_kv_string(w, "id", d->id);
+                json_kv_string(w, "state", dump_state_to_string(dump_get_state(d)));
+                json_kv_uint(w, "age_ms", (now - d->accepted_at) / USEC_PER_MSEC);
+                /* A worker writes the other fields as we read: only what was set at accept. */
+                json_kv_int(w, "pid", d->peer_pid);
+                json_object_end(w);
+        }
+        json_array_end(w);
+        pthread_mutex_unlock(&m->inflight_lock);
+}
+
+/* How full the kernel socket's accept queue is: past the backlog, the kernel drops dumps. */
+static void status_kernel_queue(struct daemon *m, struct json_writer *w)
+{
+        uint32_t pending, backlog;
+        struct stat st;
+
+        json_key(w, "kernel_queue");
+        if (fstat(m->listen_fd, &st) < 0 || unix_diag_listener_queue(st.st_ino, &pending, &backlog) < 0) {
+                json_null(w);
+                return;
+        }
+        json_object_begin(w);
+        json_kv_uint(w, "pending", pending);
+        json_kv_uint(w, "backlog", backlog);
+        json_object_end(w);
+}
+
+static int build_status(void *userdata, char **ret, size_t *ret_len)
+{
+        struct daemon *m = userdata;
+        struct json_writer w;
+        char started[32];
+        size_t queued = 0, running = 0;
+
+        event_format_time(m->started_wall, started);
+        workers_counts(m->pool, &queued, &running);
+
+        json_writer_init(&w);
+        json_object_begin(&w);
+        json_kv_string(&w, "version", PACKAGE_VERSION);
+        json_kv_int(&w, "pid", getpid());
+        json_kv_string(&w, "started", started);
+        status_config(m, &w);
+        stats_write_json(m->stats, &w);
+        json_kv_uint(&w, "queued", queued);
+        json_kv_uint(&w, "running", running);
+        status_kernel_queue(m, &w);
+        status_in_flight(m, &w);
+        json_object_end(&w);
+        return json_writer_finish(&w, ret, ret_len);
+}
+
 /* ---- start and stop ------------------------------------------------------ */
 
 static int start(struct daemon *m)
@@ -521,11 +614,22 @@ static int start(struct daemon *m)
         if (m->cgroup2_fd < 0)
                 log_warning("no cgroup2 mount: containers are recognised from cgroup v1 paths only");
         m->env.identify.cgroup2_fd = m->cgroup2_fd;
+        struct stat user_ns;
+        if (stat("/proc/self/ns/user", &user_ns) >= 0)
+                m->env.identify.user_ns_ino = user_ns.st_ino;
         m->env.identify.cgroup2_path = m->cgroup2_path;
 
         _cleanup_close_ int netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         if (netns < 0 || netns_inode(netns, &m->env.host_netns) < 0)
                 return log_error_errno(errno, "cannot identify our network namespace");
+
+        r = stats_new(&m->stats);
+        if (r < 0)
+                return log_oom();
+        m->env.stats = m->stats;
+        r = ratelimit_new(RATELIMIT_CONTAINERS, &m->env.limiter);
+        if (r < 0)
+                return log_oom();
 
         r = workers_new(c->limits.max_concurrent, (size_t) c->limits.max_concurrent * QUEUE_PER_WORKER,
                         worker, m, &m->pool);
@@ -537,11 +641,28 @@ static int start(struct daemon *m)
                 return r;
 
         if (m->options->install_pattern) {
-                r = install_pattern(m);
+                r = pattern_install(&m->pattern, c->listen_path, c->protocol == PROTOCOL_REQUEST);
                 if (r < 0)
                         return r;
         }
-        check_pattern(m);
+        pattern_check(c->listen_path);
+
+        r = accounting_new(&m->accounting);
+        if (r < 0)
+                return log_oom();
+        r = proc_connector_open(&m->connector);
+        if (r < 0)
+                log_warning_errno(r,
+                                  "no proc connector: dumps that never reach the socket cannot be counted");
+
+        /* Status is a convenience: the daemon serves dumps without it. */
+        r = control_path(c->listen_path, &m->control_path);
+        if (r >= 0)
+                r = control_listen(m->control_path);
+        if (r < 0)
+                log_warning("no control socket (%s): `coredump-proxy status` will not work", strerror(-r));
+        else
+                m->control_fd = r;
 
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0)
@@ -552,6 +673,25 @@ static int start(struct daemon *m)
         ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = m->signal_fd };
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev) < 0)
                 return log_error_errno(errno, "epoll_ctl");
+        if (m->control_fd >= 0) {
+                ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = m->control_fd };
+                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->control_fd, &ev) < 0)
+                        return log_error_errno(errno, "epoll_ctl");
+        }
+        if (m->connector) {
+                ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = proc_connector_fd(m->connector) };
+                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, proc_connector_fd(m->connector), &ev) < 0)
+                        return log_error_errno(errno, "epoll_ctl");
+        }
+        m->started_wall = io_now_realtime();
+
+        /* Everything is open: from here on the daemon needs only what serving dumps takes. */
+        r = caps_reduce_proxy();
+        if (r < 0)
+                return log_error_errno(r, "cannot drop capabilities");
+        r = sandbox_apply_proxy();
+        if (r < 0)
+                return log_error_errno(r, "cannot install the seccomp filter");
 
         log_info("listening on %s (%s); events to %s; host store %s; config %s", c->listen_path,
                  c->protocol == PROTOCOL_REQUEST ? "request" : "plain", event_log_path(m->setup->events),
@@ -562,12 +702,16 @@ static int start(struct daemon *m)
 static void stop(struct daemon *m)
 {
         /* New crashes go back to the previous handler at once. */
-        restore_pattern(m);
+        pattern_restore(&m->pattern);
 
         if (m->listen_fd >= 0) {
                 m->listen_fd = safe_close(m->listen_fd);
                 if (m->socket_path)
                         (void) unlink(m->socket_path);
+        }
+        if (m->control_fd >= 0) {
+                m->control_fd = safe_close(m->control_fd);
+                (void) unlink(m->control_path);
         }
 
         if (m->pool) {
@@ -596,6 +740,7 @@ int daemon_main(const struct daemon_options *o)
                 .epoll_fd = -EBADF,
                 .signal_fd = -EBADF,
                 .cgroup2_fd = -EBADF,
+                .control_fd = -EBADF,
         };
         int r, status = EXIT_SUCCESS;
 
@@ -609,7 +754,11 @@ int daemon_main(const struct daemon_options *o)
 
         for (bool running = true; running;) {
                 struct epoll_event events[8];
-                int n = epoll_wait(m.epoll_fd, events, ARRAY_SIZE(events), -1);
+                usec_t next = accounting_next_expiry(m.accounting), now = io_now();
+                int timeout = next == USEC_INFINITY ? -1
+                              : next <= now         ? 0
+                                                    : (int) ((next - now) / USEC_PER_MSEC + 1);
+                int n = epoll_wait(m.epoll_fd, events, ARRAY_SIZE(events), timeout);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -620,6 +769,10 @@ int daemon_main(const struct daemon_options *o)
                 for (int i = 0; i < n; i++) {
                         if (events[i].data.fd == m.listen_fd) {
                                 on_listen(&m);
+                        } else if (m.connector && events[i].data.fd == proc_connector_fd(m.connector)) {
+                                on_connector(&m);
+                        } else if (events[i].data.fd == m.control_fd) {
+                                control_serve(m.control_fd, build_status, &m);
                         } else if (events[i].data.fd == m.signal_fd) {
                                 for (int sig; (sig = read_signal(&m)) > 0;) {
                                         if (sig == SIGHUP) {
@@ -631,6 +784,7 @@ int daemon_main(const struct daemon_options *o)
                                 }
                         }
                 }
+                expire_lost(&m);
         }
 
 out:
@@ -642,9 +796,12 @@ out:
         setup_unref(m.setup);
         free(m.cgroup2_path);
         free(m.socket_path);
-        free(m.previous_pattern);
-        free(m.installed_pattern);
-        free(m.pattern_state_path);
+        pattern_hold_done(&m.pattern);
+        free(m.control_path);
+        proc_connector_free(m.connector);
+        accounting_free(m.accounting);
+        ratelimit_free(m.env.limiter);
+        stats_free(m.stats);
         pthread_mutex_destroy(&m.inflight_lock);
         return status;
 }

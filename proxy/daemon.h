@@ -16,6 +16,3 @@ int daemon_main(const struct daemon_options *o);
 
 /* Loads the config the daemon would use (file, or the embedded default). */
 int daemon_load_config(const struct daemon_options *o, struct config **ret);
-
-/* Where the pattern that was there before ours is kept while we run. */
-int daemon_pattern_state_path(const char *listen_path, char **ret);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -56,19 +57,25 @@ int dump_ack(struct dump *d, uint64_t mask)
         uint32_t mark;
         int r;
 
-        if (!d->request || d->state >= DUMP_ACKED)
+        if (!d->request || dump_get_state(d) >= DUMP_ACKED)
                 return 0;
         r = coredump_ack_send(d->fd, &d->req, mask);
         if (r < 0)
-                return r;
+                return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;
         r = coredump_mark_recv(d->fd, &mark, protocol_deadline(d));
         if (r < 0 && mark != COREDUMP_MARK_REQACK)
                 log_warning("%s: kernel answered the ack with mark %u (%s)", d->id, mark,
                             coredump_mark_to_string(mark));
         if (r < 0)
                 return r;
-        d->state = DUMP_ACKED;
+        dump_set_state(d, DUMP_ACKED);
         return 0;
+}
+
+const char *dump_ack_failure_reason(int error)
+{
+        /* A task killed (SIGKILL) while held ends the kernel's side of the handshake. */
+        return error == -ESRCH ? "task-gone" : "protocol-error";
 }
 
 static void do_reject(struct dump *d, const char *reason)
@@ -78,7 +85,7 @@ static void do_reject(struct dump *d, const char *reason)
         /* Request mode: no byte is written and the task gets no core. Plain mode: closing does it. */
         r = dump_ack(d, COREDUMP_REJECT);
         if (r < 0) {
-                dump_set_outcome(d, OUTCOME_FAILED, "protocol-error");
+                dump_set_outcome(d, OUTCOME_FAILED, dump_ack_failure_reason(r));
                 return;
         }
         dump_set_outcome(d, OUTCOME_REJECTED, reason);
@@ -127,10 +134,10 @@ static void do_store(struct dump *d, const char *reason)
         /* WAIT keeps the task, and so /proc/<pid>, until we shut the connection down. */
         r = dump_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
         if (r < 0) {
-                dump_set_outcome(d, OUTCOME_FAILED, "protocol-error");
+                dump_set_outcome(d, OUTCOME_FAILED, dump_ack_failure_reason(r));
                 return;
         }
-        d->state = DUMP_STREAMING;
+        dump_set_state(d, DUMP_STREAMING);
         r = store_write(s->store, d->id, d->fd, 0, d->deadline, store_metadata, &m, &res);
         if (r < 0) {
                 log_error("%s: storing the dump failed: %s", d->id, strerror(-r));
@@ -143,11 +150,11 @@ static void do_store(struct dump *d, const char *reason)
         store_result_done(&res);
 }
 
-static void finish(struct dump *d)
+static void finish(struct dump *d, const struct dump_env *env)
 {
         int r;
 
-        d->state = DUMP_DONE;
+        dump_set_state(d, DUMP_DONE);
         /*
          * shutdown, not only close: a collector may still hold a copy of the
          * connection, and only a shutdown releases a task in COREDUMP_WAIT.
@@ -158,6 +165,8 @@ static void finish(struct dump *d)
         if (d->collector_fd >= 0)
                 (void) shutdown(d->collector_fd, SHUT_RDWR);
 
+        if (env->stats)
+                stats_count(env->stats, d->outcome, d->reason);
         r = event_log_write(d->setup->events, d);
         if (r < 0)
                 log_error("%s: writing the event to %s failed: %s", d->id, event_log_path(d->setup->events),
@@ -167,6 +176,18 @@ static void finish(struct dump *d)
                     d->task.comm[0] ? d->task.comm : "?",
                     d->in_container ? runtime_to_string(d->container.runtime) : "host",
                     dump_outcome_to_string(d->outcome), d->reason);
+}
+
+static bool within_rate_limit(struct dump *d, const struct dump_env *env)
+{
+        const struct limits *l = &d->setup->config->limits;
+        char key[160];
+
+        if (l->per_container_dumps == 0 || !env->limiter)
+                return true;
+        (void) snprintf(key, sizeof(key), "%s/%s", runtime_to_string(d->container.runtime), d->container.id);
+        return ratelimit_allow(env->limiter, key, l->per_container_dumps, l->per_container_interval,
+                               io_now());
 }
 
 void dump_run(struct dump *d, const struct dump_env *env)
@@ -207,7 +228,7 @@ void dump_run(struct dump *d, const struct dump_env *env)
         }
 
         (void) identify_from_proc(d->pidfd, &env->identify, &d->task);
-        d->state = DUMP_IDENTIFIED;
+        dump_set_state(d, DUMP_IDENTIFIED);
 
         if (d->task.cgroup_path) {
                 r = container_resolve(d->task.cgroup_path, &d->container);
@@ -217,7 +238,18 @@ void dump_run(struct dump *d, const struct dump_env *env)
         d->route = route_select(c, &d->task, d->in_container ? &d->container : NULL);
         action = d->route ? d->route->action : ACTION_STORE;
         reason = d->route ? "route" : "default";
-        d->state = DUMP_ROUTED;
+        dump_set_state(d, DUMP_ROUTED);
+
+        /* A crash loop in one container must not flood its collector or the host store. */
+        if (d->in_container && action != ACTION_REJECT && !within_rate_limit(d, env)) {
+                log_warning("%s: container %s exceeds %u dumps per %llu s, rejected", d->id, d->container.id,
+                            c->limits.per_container_dumps,
+                            (unsigned long long) (c->limits.per_container_interval / USEC_PER_SEC));
+                d->have_action = true;
+                d->action = ACTION_REJECT;
+                do_reject(d, "rate-limit");
+                goto done;
+        }
 
         if (action == ACTION_FORWARD) {
                 if (d->task.coredump_mask & PIDFD_COREDUMP_ROOT) {
@@ -245,5 +277,5 @@ void dump_run(struct dump *d, const struct dump_env *env)
                 do_store(d, reason);
 
 done:
-        finish(d);
+        finish(d, env);
 }

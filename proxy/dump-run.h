@@ -7,10 +7,14 @@
 
 #include "proxy/dump.h"
 #include "proxy/identify.h"
+#include "proxy/ratelimit.h"
+#include "proxy/stats.h"
 
 struct dump_env {
         struct identify_context identify;
-        uint64_t host_netns; /* inode of the daemon's own network namespace */
+        uint64_t host_netns;          /* inode of the daemon's own network namespace */
+        struct rate_limiter *limiter; /* limits.per_container, kept across reloads */
+        struct proxy_stats *stats;
 };
 
 void dump_run(struct dump *d, const struct dump_env *env);
@@ -20,3 +24,5 @@ void dump_run(struct dump *d, const struct dump_env *env);
  * plain mode and when already acked. Shared by every action.
  */
 int dump_ack(struct dump *d, uint64_t mask);
+/* The event reason for a failed dump_ack(): "task-gone" when the task died, else "protocol-error". */
+const char *dump_ack_failure_reason(int error);

@@ -79,7 +79,10 @@ void dump_make_id(char id[DUMP_ID_MAX], usec_t wall, uint32_t pid)
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK | 0x0004 /* GRND_INSECURE, 5.6 */) != sizeof(rnd) &&
             getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
                 rnd = (uint32_t) (wall ^ (wall >> 32)) * 2654435761U;
+        /* By hand: strftime() looks at TZ on every call, and this runs for every dump. */
         gmtime_r(&t, &tm);
-        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+        (void) snprintf(stamp, sizeof(stamp), "%04u%02u%02uT%02u%02u%02uZ", (tm.tm_year + 1900u) % 10000u,
+                        (tm.tm_mon + 1u) % 100u, tm.tm_mday % 100u, tm.tm_hour % 100u, tm.tm_min % 100u,
+                        tm.tm_sec % 100u);
         (void) snprintf(id, DUMP_ID_MAX, "%s-%u-%08x", stamp, pid, rnd);
 }

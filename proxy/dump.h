@@ -85,6 +85,17 @@ struct dump {
         struct dump *prev, *next; /* the daemon's in-flight list */
 };
 
+/* The state is read by `status` from the event loop while a worker moves it on. */
+static inline void dump_set_state(struct dump *d, enum dump_state s)
+{
+        __atomic_store_n(&d->state, s, __ATOMIC_RELEASE);
+}
+
+static inline enum dump_state dump_get_state(const struct dump *d)
+{
+        return __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+}
+
 /* A new dump for an accepted connection; takes ownership of fd and pidfd. */
 int dump_new(int fd, int pidfd, struct dump **ret);
 void dump_free(struct dump *d);

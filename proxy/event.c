@@ -112,11 +112,12 @@ void event_format_time(usec_t wall, char buf[32])
 {
         time_t t = (time_t) (wall / USEC_PER_SEC);
         struct tm tm;
-        char base[24];
 
+        /* By hand: strftime() looks at TZ on every call, and this runs for every dump. */
         gmtime_r(&t, &tm);
-        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-        (void) snprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((wall % USEC_PER_SEC) / 1000));
+        (void) snprintf(buf, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (tm.tm_year + 1900u) % 10000u,
+                        (tm.tm_mon + 1u) % 100u, tm.tm_mday % 100u, tm.tm_hour % 100u, tm.tm_min % 100u,
+                        tm.tm_sec % 100u, (unsigned) ((wall % USEC_PER_SEC) / 1000) % 1000u);
 }
 
 static void write_container(struct json_writer *w, const struct dump *d)
@@ -220,6 +221,40 @@ int event_format_metadata(const struct dump *d, char **ret, size_t *ret_len)
         return json_writer_finish(&w, ret, ret_len);
 }
 
+static int write_line(struct event_log *l, char *line, size_t len)
+{
+        int r;
+
+        line[len] = '\n'; /* the writer's NUL; the line is written by length */
+        pthread_mutex_lock(&l->lock);
+        r = io_write_all(l->fd, line, len + 1);
+        pthread_mutex_unlock(&l->lock);
+        return r;
+}
+
+int event_log_write_lost(struct event_log *l, int pid, const char *comm, const char *reason, usec_t wall)
+{
+        _cleanup_free_ char *line = NULL;
+        struct json_writer w;
+        char time[32];
+        size_t len;
+        int r;
+
+        event_format_time(wall, time);
+        json_writer_init(&w);
+        json_object_begin(&w);
+        json_kv_string(&w, "event", "coredump-lost");
+        json_kv_string(&w, "time", time);
+        json_kv_int(&w, "pid", pid);
+        json_kv_string(&w, "comm", comm && comm[0] ? comm : NULL);
+        json_kv_string(&w, "reason", reason);
+        json_object_end(&w);
+        r = json_writer_finish(&w, &line, &len);
+        if (r < 0)
+                return r;
+        return write_line(l, line, len);
+}
+
 int event_log_write(struct event_log *l, const struct dump *d)
 {
         _cleanup_free_ char *line = NULL;
@@ -229,10 +264,5 @@ int event_log_write(struct event_log *l, const struct dump *d)
         r = event_format(d, &line, &len);
         if (r < 0)
                 return r;
-        line[len] = '\n'; /* the writer's NUL; the line is written by length */
-
-        pthread_mutex_lock(&l->lock);
-        r = io_write_all(l->fd, line, len + 1);
-        pthread_mutex_unlock(&l->lock);
-        return r;
+        return write_line(l, line, len);
 }

@@ -25,6 +25,12 @@ const char *event_log_path(const struct event_log *l);
 /* Formats and writes the dump's event line with one write(); thread-safe. */
 int event_log_write(struct event_log *l, const struct dump *d);
 
+/*
+ * The line for a coredump the kernel started that never reached the socket
+ * (event "coredump-lost"): pid, comm, reason, time.
+ */
+int event_log_write_lost(struct event_log *l, int pid, const char *comm, const char *reason, usec_t wall);
+
 /* The event line's JSON without the newline. */
 int event_format(const struct dump *d, char **ret, size_t *ret_len);
 

@@ -207,15 +207,12 @@ static int hand_over(struct dump *d, int sock)
         return fdpass_send(sock, msg, len, fds, d->route->pass_pidfd && d->pidfd >= 0 ? 2 : 1);
 }
 
-static int await_result(struct dump *d, int sock)
+static int await_result(struct dump *d, int sock, char *buf)
 {
-        _cleanup_free_ char *buf = malloc(COLLECTOR_MSG_MAX + 1);
         struct collector_result res = {};
         size_t len = 0;
         int r;
 
-        if (!buf)
-                return -ENOMEM;
         r = recv_message(sock, buf, COLLECTOR_MSG_MAX + 1, d->deadline, &len);
         if (r < 0)
                 return r;
@@ -237,7 +234,9 @@ int forward_dump(struct dump *d, const struct dump_env *env)
 {
         const struct limits *lim = &d->setup->config->limits;
         _cleanup_close_ int netns = -EBADF;
-        _cleanup_free_ char *buf = NULL, *why = NULL;
+        _cleanup_free_ char *why = NULL;
+        /* On the worker's stack: every forward needs it, and messages are bounded. */
+        char buf[COLLECTOR_MSG_MAX + 1];
         struct collector_answer answer = {};
         uint64_t ino;
         usec_t answer_deadline;
@@ -252,7 +251,7 @@ int forward_dump(struct dump *d, const struct dump_env *env)
         if (!d->task.proc_valid)
                 return fallback(d, REASON_TASK_GONE);
         netns = pidfd_get_namespace(d->pidfd, PIDFD_GET_NET_NAMESPACE);
-        if (netns < 0)
+        if (netns < 0 || identify_namespace_facts(d->pidfd, &env->identify, &d->task) < 0)
                 return fallback(d, REASON_TASK_GONE);
         if (netns_inode(netns, &ino) < 0 || ino == env->host_netns)
                 return fallback(d, REASON_HOST_NETWORK);
@@ -278,9 +277,6 @@ int forward_dump(struct dump *d, const struct dump_env *env)
         r = send_request(d, d->collector_fd);
         if (r < 0)
                 return fallback(d, REASON_ERROR);
-        buf = malloc(COLLECTOR_MSG_MAX + 1);
-        if (!buf)
-                return fallback(d, REASON_ERROR);
         r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, answer_deadline, &len);
         if (r == -ETIMEDOUT)
                 return fallback(d, REASON_TIMEOUT);
@@ -301,7 +297,7 @@ int forward_dump(struct dump *d, const struct dump_env *env)
         /* Message 3 carries the stream positioned at the ELF start: ack and mark come first. */
         r = dump_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
         if (r < 0) {
-                dump_set_outcome(d, OUTCOME_FAILED, "protocol-error");
+                dump_set_outcome(d, OUTCOME_FAILED, dump_ack_failure_reason(r));
                 return 1;
         }
         r = hand_over(d, d->collector_fd);
@@ -310,10 +306,10 @@ int forward_dump(struct dump *d, const struct dump_env *env)
                 log_warning("%s: passing the dump to the collector failed: %s", d->id, strerror(-r));
                 return fallback(d, REASON_ERROR);
         }
-        d->state = DUMP_STREAMING;
+        dump_set_state(d, DUMP_STREAMING);
 
         /* Message 4, until dump_timeout; our own reference keeps the stream until then. */
-        r = await_result(d, d->collector_fd);
+        r = await_result(d, d->collector_fd, buf);
         if (r == -ETIMEDOUT) {
                 log_warning("%s: collector did not finish within dump_timeout", d->id);
                 dump_set_outcome(d, OUTCOME_FAILED, "timeout");

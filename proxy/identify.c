@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/cgroup.h"
@@ -24,6 +26,9 @@ void identify_done(struct task_identity *t)
         free(t->cmdline);
         free(t->cgroup_path);
         t->exe = t->cmdline = t->cgroup_path = NULL;
+        if (t->have_proc_dir)
+                t->proc_dir_fd = safe_close(t->proc_dir_fd);
+        t->have_proc_dir = false;
 }
 
 int identify_from_pidfd(int pidfd, struct task_identity *t)
@@ -147,10 +152,14 @@ static void read_cmdline(int dirfd, struct task_identity *t)
                 return;
         /* Bounded: the arguments of a crashing process are its own to make huge. */
         while (len < CMDLINE_MAX) {
-                ssize_t k = read(fd, buf + len, CMDLINE_MAX - len);
+                size_t want = CMDLINE_MAX - len;
+                ssize_t k = read(fd, buf + len, want);
                 if (k <= 0)
                         break;
                 len += (size_t) k;
+                /* The kernel fills what was asked for while arguments remain: short means done. */
+                if ((size_t) k < want)
+                        break;
         }
         while (len > 0 && buf[len - 1] == 0)
                 len--;
@@ -161,17 +170,76 @@ static void read_cmdline(int dirfd, struct task_identity *t)
         t->cmdline = TAKE_PTR(buf);
 }
 
-static void read_cgroup_path(int dirfd, const struct identify_context *ctx, struct task_identity *t)
+/*
+ * cgroup id -> path, remembered: an id (the kernfs inode number with its
+ * generation) is never given to another cgroup while the system runs, and a
+ * container's crashes, and its collector's trust checks, ask for the same
+ * few ids over and over. A removed cgroup's entry is merely never asked
+ * for again.
+ */
+#define CGROUP_CACHE_SIZE 128
+
+static struct {
+        uint64_t id;
+        char *path;
+} cgroup_cache[CGROUP_CACHE_SIZE];
+static unsigned cgroup_cache_next;
+static pthread_mutex_t cgroup_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int cgroup_path_cached(const struct identify_context *ctx, uint64_t id, char **ret)
+{
+        char *path = NULL, *copy;
+        int r;
+
+        pthread_mutex_lock(&cgroup_cache_lock);
+        for (unsigned i = 0; i < CGROUP_CACHE_SIZE && !path; i++)
+                if (cgroup_cache[i].path && cgroup_cache[i].id == id)
+                        path = strdup(cgroup_cache[i].path);
+        pthread_mutex_unlock(&cgroup_cache_lock);
+        if (path) {
+                *ret = path;
+                return 0;
+        }
+
+        r = cgroup_id_to_path(ctx->cgroup2_fd, ctx->cgroup2_path, id, &path);
+        if (r < 0)
+                return r;
+        copy = strdup(path);
+        if (copy) {
+                pthread_mutex_lock(&cgroup_cache_lock);
+                free(cgroup_cache[cgroup_cache_next].path);
+                cgroup_cache[cgroup_cache_next].id = id;
+                cgroup_cache[cgroup_cache_next].path = copy;
+                cgroup_cache_next = (cgroup_cache_next + 1) % CGROUP_CACHE_SIZE;
+                pthread_mutex_unlock(&cgroup_cache_lock);
+        }
+        *ret = path;
+        return 0;
+}
+
+/*
+ * The cgroup path of a task: v2 from its cgroup id; when that is the root
+ * (a runtime on cgroup v1 only, on a hybrid host), the v1 lines of
+ * /proc/<pid>/cgroup, read through *dirfd, which is opened from the pidfd
+ * only then when it is not open yet.
+ */
+static void read_cgroup_path(int pidfd, uint32_t pid, int *dirfd, const struct identify_context *ctx,
+                             struct task_identity *t)
 {
         _cleanup_free_ char *v2 = NULL, *text = NULL;
         struct cgroup_line *lines = NULL;
         size_t n = 0;
 
         if (ctx->cgroup2_fd >= 0 && t->cgroup_id != 0)
-                (void) cgroup_id_to_path(ctx->cgroup2_fd, ctx->cgroup2_path, t->cgroup_id, &v2);
+                (void) cgroup_path_cached(ctx, t->cgroup_id, &v2);
         if (v2 && strcmp(v2, "/") != 0) {
                 t->cgroup_path = TAKE_PTR(v2);
                 return;
+        }
+        if (*dirfd < 0 && pid > 0) {
+                int fd = pidfd_open_proc_dir(pidfd, pid);
+                if (fd >= 0)
+                        *dirfd = fd;
         }
 
         /*
@@ -181,7 +249,7 @@ static void read_cgroup_path(int dirfd, const struct identify_context *ctx, stru
          * (other controllers may hold host processes in arbitrary groups);
          * without it, the first controller with a non-root path.
          */
-        if (dirfd >= 0 && io_read_file_at(dirfd, "cgroup", 65536, &text, NULL) >= 0 &&
+        if (*dirfd >= 0 && io_read_proc_file_at(*dirfd, "cgroup", 65536, &text) >= 0 &&
             cgroup_parse_proc(text, &lines, &n) >= 0) {
                 const char *best = NULL;
                 bool have_systemd = false;
@@ -212,9 +280,9 @@ int identify_cgroup_path(int pidfd, const struct identify_context *ctx, uint64_t
                          char **ret_path)
 {
         struct task_identity t = { .cgroup_id = cgroup_id };
-        _cleanup_close_ int dirfd = pid > 0 ? pidfd_open_proc_dir(pidfd, pid) : -EBADF;
+        _cleanup_close_ int dirfd = -EBADF;
 
-        read_cgroup_path(dirfd, ctx, &t);
+        read_cgroup_path(pidfd, pid, &dirfd, ctx, &t);
         /* A v1 path read from /proc counts only if the process is still the one the pidfd names. */
         if (t.cgroup_v1 && pidfd_is_alive(pidfd) != 1) {
                 free(t.cgroup_path);
@@ -226,28 +294,79 @@ int identify_cgroup_path(int pidfd, const struct identify_context *ctx, uint64_t
         return 0;
 }
 
+int identify_namespace_facts(int pidfd, const struct identify_context *ctx, struct task_identity *t)
+{
+        _cleanup_close_ int owned = -EBADF;
+        int dirfd;
+        _cleanup_free_ char *status = NULL, *uid_map = NULL, *gid_map = NULL;
+        uint32_t ns_pid = 0;
+        int64_t ns_uid = -1, ns_gid = -1;
+
+        /* The dir fd identify_from_proc() kept, still bound to the task, or a new one. */
+        if (t->have_proc_dir) {
+                dirfd = t->proc_dir_fd;
+        } else {
+                owned = pidfd_open_proc_dir(pidfd, t->pid);
+                if (owned < 0)
+                        return owned;
+                dirfd = owned;
+        }
+        if (io_read_proc_file_at(dirfd, "status", 65536, &status) >= 0)
+                (void) identify_parse_nspid(status, &ns_pid);
+
+        /* Most containers share our user namespace: their ids need no map. */
+        struct stat st;
+        if (t->have_creds && ctx->user_ns_ino != 0 && fstatat(dirfd, "ns/user", &st, 0) >= 0 &&
+            st.st_ino == ctx->user_ns_ino) {
+                ns_uid = t->ruid;
+                ns_gid = t->rgid;
+        } else if (t->have_creds) {
+                if (io_read_proc_file_at(dirfd, "uid_map", 65536, &uid_map) >= 0)
+                        (void) identify_map_id(uid_map, t->ruid, &ns_uid);
+                if (io_read_proc_file_at(dirfd, "gid_map", 65536, &gid_map) >= 0)
+                        (void) identify_map_id(gid_map, t->rgid, &ns_gid);
+        }
+        if (pidfd_is_alive(pidfd) != 1)
+                return -ESRCH;
+        t->ns_pid = ns_pid;
+        t->ns_uid = ns_uid;
+        t->ns_gid = ns_gid;
+        return 0;
+}
+
 int identify_from_proc(int pidfd, const struct identify_context *ctx, struct task_identity *t)
 {
         _cleanup_close_ int dirfd = -EBADF;
-        _cleanup_free_ char *comm = NULL, *status = NULL, *stat = NULL, *map = NULL;
+        _cleanup_free_ char *stat = NULL;
         char exe[PATH_MAX];
         bool signal_from_proc = false;
         int r;
 
         if (t->pid == 0) {
-                read_cgroup_path(-EBADF, ctx, t);
+                read_cgroup_path(pidfd, 0, &dirfd, ctx, t);
                 return 0;
         }
 
         dirfd = pidfd_open_proc_dir(pidfd, t->pid);
         if (dirfd < 0) {
-                read_cgroup_path(-EBADF, ctx, t);
+                read_cgroup_path(pidfd, 0, &dirfd, ctx, t);
                 return 0;
         }
 
-        if (io_read_file_at(dirfd, "comm", 64, &comm, NULL) >= 0) {
-                comm[strcspn(comm, "\n")] = 0;
-                snprintf(t->comm, sizeof(t->comm), "%s", comm);
+        /* stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal. */
+        if (io_read_proc_file_at(dirfd, "stat", 4096, &stat) >= 0) {
+                const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+                int sig;
+
+                if (open && close && close > open)
+                        (void) snprintf(t->comm, sizeof(t->comm), "%.*s", (int) (close - open - 1),
+                                        open + 1);
+                /* A held crashing task's exit_code field holds the signal. */
+                if (t->signal == 0 && identify_parse_stat_exit_code(stat, &sig) >= 0 && sig > 0 &&
+                    sig < 65) {
+                        t->signal = sig;
+                        signal_from_proc = true;
+                }
         }
         ssize_t k = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
         if (k > 0) {
@@ -256,25 +375,7 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
         }
         read_cmdline(dirfd, t);
 
-        /* Before 6.19 the pidfd has no coredump_signal: a held task's exit_code field holds it. */
-        if (t->signal == 0 && io_read_file_at(dirfd, "stat", 4096, &stat, NULL) >= 0) {
-                int sig;
-                if (identify_parse_stat_exit_code(stat, &sig) >= 0 && sig > 0 && sig < 65) {
-                        t->signal = sig;
-                        signal_from_proc = true;
-                }
-        }
-
-        if (io_read_file_at(dirfd, "status", 65536, &status, NULL) >= 0)
-                (void) identify_parse_nspid(status, &t->ns_pid);
-        t->ns_uid = t->ns_gid = -1;
-        if (t->have_creds && io_read_file_at(dirfd, "uid_map", 65536, &map, NULL) >= 0)
-                (void) identify_map_id(map, t->ruid, &t->ns_uid);
-        map = mfree_str(map);
-        if (t->have_creds && io_read_file_at(dirfd, "gid_map", 65536, &map, NULL) >= 0)
-                (void) identify_map_id(map, t->rgid, &t->ns_gid);
-
-        read_cgroup_path(dirfd, ctx, t);
+        read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);
 
         r = pidfd_is_alive(pidfd);
         if (r <= 0) {
@@ -283,8 +384,6 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 free(t->cmdline);
                 t->exe = t->cmdline = NULL;
                 t->comm[0] = 0;
-                t->ns_pid = 0;
-                t->ns_uid = t->ns_gid = -1;
                 if (signal_from_proc)
                         t->signal = 0;
                 if (t->cgroup_v1) {
@@ -295,5 +394,8 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 return 0;
         }
         t->proc_valid = true;
+        /* Kept for identify_namespace_facts(): a forward needs more of /proc, through the same fd. */
+        t->proc_dir_fd = TAKE_FD(dirfd);
+        t->have_proc_dir = true;
         return 0;
 }

@@ -18,6 +18,7 @@
 struct identify_context {
         int cgroup2_fd;           /* the cgroup2 mount, -EBADF when there is none */
         const char *cgroup2_path; /* its mount point in our mount namespace */
+        uint64_t user_ns_ino;     /* our own user namespace; 0 unknown */
 };
 
 struct task_identity {
@@ -31,10 +32,13 @@ struct task_identity {
 
         /* From /proc/<pid>, valid only when proc_valid. */
         bool proc_valid;
+        bool have_proc_dir;
+        int proc_dir_fd;          /* /proc/<pid>, bound to the task: kept while the dump runs */
         int signal; /* 0 unknown */
         char comm[TASK_COMM_MAX + 1];
         char *exe;
         char *cmdline;
+        /* From identify_namespace_facts(). */
         uint32_t ns_pid;        /* innermost NSpid: the pid as its own pid namespace sees it */
         int64_t ns_uid, ns_gid; /* ruid/rgid mapped into the task's user namespace; -1 unmapped */
 
@@ -56,6 +60,12 @@ int identify_from_pidfd(int pidfd, struct task_identity *t);
  * fails on a vanished task; it returns 0 with proc_valid false.
  */
 int identify_from_proc(int pidfd, const struct identify_context *ctx, struct task_identity *t);
+
+/*
+ * The task as its own namespaces see it (NSpid, uid/gid through its user
+ * namespace's maps): only a forward needs it, so it is read only then.
+ */
+int identify_namespace_facts(int pidfd, const struct identify_context *ctx, struct task_identity *t);
 
 /* Parsers used above, exposed for unit tests. */
 int identify_parse_stat_exit_code(const char *stat, int *ret);

@@ -4,6 +4,7 @@
  * coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]
  * coredump-proxy check-config FILE
  * coredump-proxy restore-pattern [--config FILE]
+ * coredump-proxy status [--config FILE]
  */
 
 #include <errno.h>
@@ -18,8 +19,10 @@
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
 #include "kernel/io.h"
+#include "proxy/control.h"
 #include "proxy/daemon.h"
 #include "proxy/log.h"
+#include "proxy/pattern.h"
 
 static void help(void)
 {
@@ -27,6 +30,7 @@ static void help(void)
                "  coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]\n"
                "  coredump-proxy check-config FILE\n"
                "  coredump-proxy restore-pattern [--config FILE]\n"
+               "  coredump-proxy status [--config FILE]\n"
                "\n"
                "Receives coredumps from the kernel's coredump socket, finds each crashing task's\n"
                "container, and forwards, stores or rejects the dump as the config's routes say.\n"
@@ -35,7 +39,8 @@ static void help(void)
                "  --install-pattern   point kernel.core_pattern at our socket; restored on exit\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
-               "  restore-pattern     put back the pattern a killed daemon could not restore\n",
+               "  restore-pattern     put back the pattern a killed daemon could not restore\n"
+               "  status              JSON from the running daemon: config, counters, dumps in flight\n",
                CONFIG_DEFAULT_PATH);
 }
 
@@ -61,14 +66,12 @@ static int restore_pattern(const struct daemon_options *o)
 {
         _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL;
         struct config *c = NULL;
-        enum core_pattern_kind kind;
-        const char *path = NULL;
         int r;
 
         r = daemon_load_config(o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = daemon_pattern_state_path(c->listen_path, &state);
+        r = pattern_state_path(c->listen_path, &state);
         if (r >= 0)
                 r = io_read_file_at(AT_FDCWD, state, 4096, &saved, NULL);
         if (r == -ENOENT) {
@@ -84,8 +87,7 @@ static int restore_pattern(const struct daemon_options *o)
         saved[strcspn(saved, "\n")] = 0;
 
         /* Only undo our own pattern: anything else was set by someone after us. */
-        if (core_pattern_read(&current) >= 0 &&
-            (core_pattern_parse(current, &kind, &path) < 0 || !path || strcmp(path, c->listen_path) != 0)) {
+        if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
                 printf("core_pattern is '%s', not ours: left alone\n", current);
         } else {
                 r = core_pattern_restore(saved);
@@ -97,6 +99,28 @@ static int restore_pattern(const struct daemon_options *o)
                 printf("core_pattern restored to '%s'\n", saved);
         }
         (void) unlink(state);
+        config_free(c);
+        return EXIT_SUCCESS;
+}
+
+static int status(const struct daemon_options *o)
+{
+        _cleanup_free_ char *path = NULL, *doc = NULL;
+        struct config *c = NULL;
+        int r;
+
+        r = daemon_load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = control_path(c->listen_path, &path);
+        if (r >= 0)
+                r = control_query(path, &doc);
+        if (r < 0) {
+                log_error_errno(r, "no running daemon answers on %s", path ? path : c->listen_path);
+                config_free(c);
+                return EXIT_FAILURE;
+        }
+        fputs(doc, stdout);
         config_free(c);
         return EXIT_SUCCESS;
 }
@@ -160,6 +184,11 @@ int main(int argc, char **argv)
                 }
                 if (strcmp(verb, "restore-pattern") == 0)
                         return restore_pattern(&o);
+                if (strcmp(verb, "status") == 0) {
+                        /* Only the daemon's own messages would be noise here. */
+                        log_set_level(LOG_LEVEL_WARNING);
+                        return status(&o);
+                }
                 fprintf(stderr, "unknown command '%s' (see --help)\n", verb);
                 return EXIT_FAILURE;
         }

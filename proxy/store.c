@@ -36,6 +36,14 @@
 #define RESERVE_CHUNK_MIN        ((uint64_t) 64 * 1024)
 #define RESERVE_CHUNKS_PER_QUOTA 16
 #define PIPE_SIZE_WANT           (1024 * 1024)
+/*
+ * Dumps removed behind the store's back (a log shipper, an operator) stay
+ * in the list until a rescan, which otherwise only a full store triggers:
+ * rescan whenever the list has doubled since the last one, so that its
+ * memory and the lookups on every commit stay bounded by the dumps really
+ * there, at an amortized cost of a few stat calls per dump.
+ */
+#define RESCAN_MIN_ENTRIES 256
 
 /* ".<id>.core.partial": the leading dot keeps temporary names apart from any valid id. */
 #define NAME_MAX_LEN (1 + STORE_ID_MAX + sizeof(".core.partial"))
@@ -64,7 +72,8 @@ struct dump_store {
 
         /* Everything below is protected by lock. */
         struct store_entry *entries;
-        size_t n_entries;
+        size_t n_entries, n_allocated;
+        size_t rescan_at;  /* n_entries that triggers the next rescan */
         uint64_t used;     /* sum of entries[].size */
         uint64_t reserved; /* sum of writers[].reserved */
         struct store_writer *writers;
@@ -170,9 +179,10 @@ static void entries_free(struct store_entry *e, size_t n)
 
 static struct store_entry *entry_find(struct dump_store *s, const char *id)
 {
-        for (size_t i = 0; i < s->n_entries; i++)
-                if (strcmp(s->entries[i].id, id) == 0)
-                        return &s->entries[i];
+        /* From the end: the entry looked for is usually the one committed last. */
+        for (size_t i = s->n_entries; i > 0; i--)
+                if (strcmp(s->entries[i - 1].id, id) == 0)
+                        return &s->entries[i - 1];
         return NULL;
 }
 
@@ -291,6 +301,8 @@ static int scan(struct dump_store *s, bool remove_stale)
         entries_free(s->entries, s->n_entries);
         s->entries = list;
         s->n_entries = n;
+        s->n_allocated = allocated;
+        s->rescan_at = MAX(2 * n, (size_t) RESCAN_MIN_ENTRIES);
         s->used = used;
         return 0;
 }
@@ -771,13 +783,20 @@ static int commit_core(struct dump_store *s, struct store_writer *w, const char 
                 return -ENOMEM;
 
         pthread_mutex_lock(&s->lock);
+        if (s->n_entries >= s->rescan_at && scan(s, false) < 0)
+                s->rescan_at = 2 * s->n_entries; /* the old list stays; try again when it has doubled */
         /* Grow first: once renamed, the dump must be accounted for. */
-        e = realloc(s->entries, (s->n_entries + 1) * sizeof(*e));
-        if (!e) {
-                r = -ENOMEM;
-                goto unlock;
+        if (s->n_entries >= s->n_allocated) {
+                size_t want = s->n_allocated ? 2 * s->n_allocated : 64;
+
+                e = realloc(s->entries, want * sizeof(*e));
+                if (!e) {
+                        r = -ENOMEM;
+                        goto unlock;
+                }
+                s->entries = e;
+                s->n_allocated = want;
         }
-        s->entries = e;
         r = rename_noreplace(s->dir_fd, tmp, name);
         if (r < 0)
                 goto unlock;

@@ -2,7 +2,7 @@
 # `coredump-proxy check-config FILE`: exit 0 for a valid config; exit 1 and one
 # line per problem, each naming the file, the position and the key path. A
 # daemon given a bad config does not start and leaves core_pattern alone.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_tmpdir
 d=$T_TMP
 

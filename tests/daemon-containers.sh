@@ -2,7 +2,7 @@
 # Crashes inside simulated containers of every runtime layout (cgroup v2 and
 # v1, systemd and cgroupfs drivers): each event names the runtime, the
 # container id and the pod uid, and the route chosen by them.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
 t_require_cmd jq unshare nsenter

@@ -3,7 +3,7 @@
 # namespace, an app container and a sidecar container under one pod slice).
 # The app's crash is delivered to the sidecar's coredump-collector; every
 # way a forward cannot happen ends in the route's fallback with its reason.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
 t_require_cmd jq unshare nsenter setpriv
@@ -37,7 +37,7 @@ start_collector() {
 	mkdir -p "$dir"
 	t_container_run "$POD_HOLDER" "$cg" "$T_COLLECTOR" --dir "$dir" "$@" 2>"$dir.log" &
 	t_track_pid $!
-	t_wait_for 10 grep -q "listening on" "$dir.log"
+	t_wait_for 10 grep -qs "listening on" "$dir.log"
 }
 
 # crash CG COMM [CRASHER ARGS...]: sets out and ev.
@@ -110,7 +110,7 @@ container_cg && app_cg=$T_CG
 mkdir -p "$d/intruder"
 nsenter -t "$POD_HOLDER" -n -- "$T_COLLECTOR" --dir "$d/intruder" 2>"$d/intruder.log" &
 t_track_pid $!
-t_wait_for 10 grep -q "listening on" "$d/intruder.log"
+t_wait_for 10 grep -qs "listening on" "$d/intruder.log"
 crash "$app_cg" untrusted
 t_is "$(t_jq "$ev" .outcome)" stored "host listener: refused, stored on the host"
 t_is "$(t_jq "$ev" .reason)" untrusted-collector "host listener: reason untrusted-collector"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The daemon on the host: real crashes in both kernel modes are stored with
 # their metadata, each with one event line whose fields say what happened.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cmd jq
 t_core_pattern_save

@@ -2,7 +2,7 @@
 # core_pattern is restored on every way the daemon ends: SIGTERM, SIGINT, a
 # failed start, a crash of the daemon itself, and after SIGKILL through
 # `coredump-proxy restore-pattern`. The daemon is never dumpable.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cmd jq
 t_core_pattern_save

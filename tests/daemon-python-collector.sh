@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Python collector printed in docs/collector-protocol.md works as written:
 # a dump forwarded by the daemon arrives through it, whole.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
 t_require_cmd jq unshare nsenter python3

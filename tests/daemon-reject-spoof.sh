@@ -2,7 +2,7 @@
 # Reject routes cost the task its core and the disk nothing; a process that
 # merely connects to the kernel socket is refused with its own event; the
 # daemon keeps serving real crashes afterwards.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cmd jq
 t_core_pattern_save

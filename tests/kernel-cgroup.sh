@@ -1,7 +1,7 @@
 #!/bin/bash
 # cgroup id <-> path for cgroups the test makes, the id the kernel reports for
 # a crash inside one, and /proc/<pid>/cgroup with v1 lines on a hybrid host.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
 t_core_pattern_save

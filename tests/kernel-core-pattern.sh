@@ -2,7 +2,7 @@
 # core_pattern handling in kernel/: feature detection, install with the
 # previous value kept, exact restore, and path validation that agrees with
 # the kernel's own (the selftests' invalid patterns).
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_core_pattern_save
 t_tmpdir

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Connect inside another network namespace through a pidfd and pass an fd
 # with SCM_RIGHTS; the abstract name is invisible from the host namespace.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_root
 t_tmpdir
 d=$T_TMP

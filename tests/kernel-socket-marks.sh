@@ -1,7 +1,7 @@
 #!/bin/bash
 # Malformed acks: the kernel answers each with its own mark, kernel/ maps each
 # mark to its own errno, and the task gets no core.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_request_mode
 t_core_pattern_save
 

@@ -2,7 +2,7 @@
 # "@" coredump sockets: real crashes (single- and multi-threaded) stream an
 # ELF core; the pidfd says PIDFD_COREDUMPED; core_pipe_limit decides whether
 # the task is still there to be looked at.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_core_pattern_save
 t_tmpdir

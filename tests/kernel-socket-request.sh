@@ -1,7 +1,7 @@
 #!/bin/bash
 # "@@" coredump sockets: the request, the ack and what each answer does to the
 # crashing task (WCOREDUMP) and to the stream.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_request_mode
 t_core_pattern_save
 

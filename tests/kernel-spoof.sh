@@ -1,7 +1,7 @@
 #!/bin/bash
 # A process that merely connects to the coredump socket is told apart from a
 # crash: its pidfd does not show PIDFD_COREDUMPED.
-. "$top_srcdir/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_tmpdir
 d=$T_TMP

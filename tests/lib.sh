@@ -10,8 +10,12 @@
 
 set -u
 
-: "${top_builddir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# Run by hand (not by make check): the build dir tests/run uses, else in-tree.
+if [ -z "${top_builddir:-}" ]; then
+	top_builddir=$top_srcdir
+	[ -x "$top_srcdir/build/coredump-proxy" ] && top_builddir=$top_srcdir/build
+fi
 top_builddir=$(cd "$top_builddir" && pwd)
 top_srcdir=$(cd "$top_srcdir" && pwd)
 T_HELPERS="$top_builddir/tests/helpers"
@@ -26,6 +30,7 @@ T_DIRS=()
 T_SYSCTLS=()
 T_PATTERN_SAVED=""
 T_PATTERN_HAVE=0
+T_LOCKER=""
 
 CG2=${CDP_CGROUP2:-}
 if [ -z "$CG2" ]; then
@@ -92,6 +97,7 @@ t_require_socket_dumps() {
 
 t_require_request_mode() {
 	t_require_socket_dumps
+	t_core_pattern_save # the probe changes core_pattern: only under the lock
 	local old
 	old=$(cat /proc/sys/kernel/core_pattern)
 	# Probed by writing: 6.16 refuses "@@" at write time. Restored at once.
@@ -114,13 +120,27 @@ t_require_cmd() {
 
 # ---- cleanup -------------------------------------------------------------
 
-t_cleanup() {
-	local i pid
-	for ((i = ${#T_PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${T_PIDS[i]}
-		kill -KILL "$pid" 2>/dev/null
+# t_descendants PID: PID's children, grandchildren... (what a tracked
+# background job started: nsenter, unshare, the program they run).
+t_descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		t_descendants "$c"
 	done
+}
+
+t_cleanup() {
+	local i pid all=()
 	for pid in "${T_PIDS[@]}"; do
+		all+=("$pid" $(t_descendants "$pid"))
+	done
+	for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+		# A stopped process would keep a SIGKILL pending no longer than it takes; CONT for clarity.
+		kill -KILL "${all[i]}" 2>/dev/null
+		kill -CONT "${all[i]}" 2>/dev/null
+	done
+	for pid in "${all[@]}"; do
 		# Only our own children can be waited for; others are polled until gone.
 		wait "$pid" 2>/dev/null
 		for _ in $(seq 1 100); do
@@ -148,6 +168,11 @@ t_cleanup() {
 	for d in "${T_DIRS[@]}"; do
 		rm -rf "$d"
 	done
+	# Last: only once core_pattern and the sysctls are back may another test take the lock.
+	if [ -n "$T_LOCKER" ]; then
+		kill -KILL "$T_LOCKER" 2>/dev/null
+		wait "$T_LOCKER" 2>/dev/null
+	fi
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -166,9 +191,24 @@ t_tmpdir() { # sets T_TMP to a private temp dir removed at exit
 # Serializes the tests that change machine-global settings (core_pattern and
 # the sysctls) so that `make check -j` cannot interleave them; then saves the
 # current pattern for the EXIT trap.
+#
+# The lock is held by a small process of its own, not by a descriptor of
+# this shell: every background process a test starts would inherit such a
+# descriptor, and one of them outliving the test would hold the lock for
+# ever. The holder gives the lock up when this shell is gone.
 t_core_pattern_save() {
-	exec 9>/run/coredump-proxy-tests.lock
-	flock 9
+	[ "$T_PATTERN_HAVE" = 1 ] && return 0
+	local ready parent=$$
+	ready=$(mktemp /tmp/cdp-lock.XXXXXX)
+	(
+		exec 9>/run/coredump-proxy-tests.lock
+		flock 9
+		echo locked >"$ready"
+		while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+	) </dev/null >/dev/null 2>&1 &
+	T_LOCKER=$!
+	until grep -qs locked "$ready"; do sleep 0.05; done
+	rm -f "$ready"
 	T_PATTERN_SAVED=$(cat /proc/sys/kernel/core_pattern)
 	T_PATTERN_HAVE=1
 }
@@ -301,6 +341,8 @@ t_proxy_config() {
 JSON
 }
 
+t_elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; } # t_elapsed START
+t_lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }                       # t_lt A B: A < B
 t_count() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; } # t_count PATTERN FILE
 t_count_above() { [ "$(t_count "$1" "$2")" -gt "$3" ]; }          # t_count_above PATTERN FILE N
 

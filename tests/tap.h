@@ -68,6 +68,7 @@ static inline __attribute__((format(printf, 1, 2))) void tap_diag(const char *fm
 static inline int tap_done(void)
 {
         printf("1..%d\n", tap_count);
+        fflush(stdout);
         return tap_failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 

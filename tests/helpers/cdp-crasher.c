@@ -4,7 +4,7 @@
  * Crashes on purpose, for the real-kernel tests.
  *
  *   cdp-crasher [--name NAME] [--size BYTES] [--threads N] [--signal segv|abrt|bus]
- *               [--delay-ms MS] [--no-fork]
+ *               [--delay-ms MS] [--no-fork] [--non-dumpable] [--reap-delay-ms MS]
  *
  * By default it forks: the child names itself, touches --size bytes of
  * memory (so the core has that much to dump), starts --threads idle threads
@@ -44,10 +44,15 @@ static void *idle_thread(void *arg)
         return NULL;
 }
 
+static bool non_dumpable;
+
 static _noreturn_ void crash(const char *name, size_t size, unsigned threads, int sig, unsigned delay_ms)
 {
         if (name)
                 (void) prctl(PR_SET_NAME, name);
+        /* The kernel skips such a task: it never connects to the coredump socket. */
+        if (non_dumpable)
+                (void) prctl(PR_SET_DUMPABLE, 0);
 
         if (size > 0) {
                 /* volatile: the optimizer must not drop memory that is never read. */
@@ -93,11 +98,13 @@ int main(int argc, char **argv)
                 { "signal", required_argument, NULL, 'g' },
                 { "delay-ms", required_argument, NULL, 'd' },
                 { "no-fork", no_argument, NULL, 'F' },
+                { "non-dumpable", no_argument, NULL, 'N' },
+                { "reap-delay-ms", required_argument, NULL, 'R' },
                 {},
         };
         const char *name = "cdp-crasher";
         size_t size = 0;
-        unsigned threads = 0, delay_ms = 0;
+        unsigned threads = 0, delay_ms = 0, reap_delay_ms = 0;
         int sig = SIGSEGV, c;
         bool fork_first = true;
 
@@ -130,6 +137,12 @@ int main(int argc, char **argv)
                 case 'F':
                         fork_first = false;
                         break;
+                case 'N':
+                        non_dumpable = true;
+                        break;
+                case 'R':
+                        reap_delay_ms = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
                 default:
                         return 2;
                 }
@@ -148,6 +161,13 @@ int main(int argc, char **argv)
 
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         int status;
+
+        /* A zombie keeps its /proc/<pid>/comm: lets a test see who it was after it died. */
+        if (reap_delay_ms) {
+                siginfo_t si;
+                (void) waitid(P_PID, (id_t) pid, &si, WEXITED | WNOWAIT);
+                (void) usleep(reap_delay_ms * 1000U);
+        }
         if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0) {
                 perror("waitpid");
                 return 1;

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Drops every capability the daemon does not use, from the bounding set
+ * and from the permitted/effective sets, once start-up is done. The daemon
+ * keeps running as uid 0; only the capabilities listed in caps.c remain.
+ */
+
+int caps_reduce_proxy(void);
+int caps_reduce_collector(void);

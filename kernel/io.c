@@ -128,6 +128,30 @@ int io_read_proc_file_at(int dirfd, const char *path, size_t max, char **ret)
         return 0;
 }
 
+int io_mkdir_parents(const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+        size_t n;
+
+        if (!p)
+                return -ENOMEM;
+        n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+
+        /* Every prefix ending before a '/' (repeated slashes skipped) except the whole path. */
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/' || s[-1] == '/')
+                        continue;
+                *s = 0;
+                int r = mkdir(p, 0755) < 0 && errno != EEXIST ? negative_errno() : 0;
+                *s = '/';
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int io_write_all(int fd, const void *buf, size_t len)
 {
         const char *p = buf;

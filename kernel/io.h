@@ -31,6 +31,12 @@ int io_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
  * needed. A full buffer falls back to io_read_file_at().
  */
 int io_read_proc_file_at(int dirfd, const char *path, size_t max, char **ret);
+/*
+ * Creates the directories leading to path's last component (mode 0755, like
+ * any system directory), not the last component itself. Existing ones are
+ * fine.
+ */
+int io_mkdir_parents(const char *path);
 /* Writes all of buf, retrying short writes and EINTR. */
 int io_write_all(int fd, const void *buf, size_t len);
 /* Writes a string to a file that must already exist (sysctls, cgroup.procs). */

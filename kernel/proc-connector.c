@@ -15,15 +15,17 @@
 #include <netlink/socket.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/netlink.h"
 #include "kernel/proc-connector.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
 
 /*
- * libnl sets 32 KiB; every fork, exec and exit on the host is multicast to
- * us, so a short stall of the daemon would drop events. The memory is only
- * charged while messages are queued. SO_RCVBUFFORCE needs CAP_NET_ADMIN,
- * which joining the group already required.
+ * libnl sets 32 KiB. A kernel without event filters (before 6.6) multicasts
+ * every fork, exec and exit on the host to us, and even with the filter a
+ * crash storm must fit while the daemon is busy; the memory is only charged
+ * while messages are queued. SO_RCVBUFFORCE needs CAP_NET_ADMIN, which the
+ * daemon still has when it opens the connector.
  */
 #define PROC_CONNECTOR_RCVBUF (4 * 1024 * 1024)
 
@@ -41,55 +43,6 @@ struct proc_connector {
         struct nl_sock *sk;
         uint32_t ack_cookie; /* cn_msg.ack of our requests; the kernel answers with cookie + 1 */
 };
-
-/*
- * libnl folds errnos into its own codes and loses some on the way
- * (ECONNREFUSED becomes NLE_FAILURE, ENOBUFS becomes NLE_NOMEM). Right after a
- * failed call errno still holds the syscall's value: use it when it is the one
- * that maps to libnl's code, else translate the code.
- */
-static int errno_from_nl(int nlerr, int saved_errno)
-{
-        int code = nlerr < 0 ? -nlerr : nlerr;
-
-        if (saved_errno > 0 && nl_syserr2nlerr(saved_errno) == code)
-                return -saved_errno;
-        switch (code) {
-        case NLE_INTR:
-                return -EINTR;
-        case NLE_BAD_SOCK:
-                return -EBADF;
-        case NLE_AGAIN:
-                return -EAGAIN;
-        case NLE_NOMEM:
-                return -ENOMEM;
-        case NLE_INVAL:
-                return -EINVAL;
-        case NLE_RANGE:
-                return -ERANGE;
-        case NLE_MSGSIZE:
-                return -EMSGSIZE;
-        case NLE_OPNOTSUPP:
-                return -EOPNOTSUPP;
-        case NLE_AF_NOSUPPORT:
-                return -EAFNOSUPPORT;
-        case NLE_OBJ_NOTFOUND:
-                return -ENOENT;
-        case NLE_NOADDR:
-                return -EADDRNOTAVAIL;
-        case NLE_MSG_TRUNC:
-        case NLE_MSG_TOOSHORT:
-                return -EBADMSG;
-        case NLE_PROTO_MISMATCH:
-                return -EPROTONOSUPPORT;
-        case NLE_NOACCESS:
-                return -EACCES;
-        case NLE_PERM:
-                return -EPERM;
-        default:
-                return -EIO;
-        }
-}
 
 /*
  * With event_type 0 the request is the bare 4-byte operation; otherwise it
@@ -121,7 +74,7 @@ static int send_mcast_op(struct proc_connector *pc, enum proc_cn_mcast_op op, ui
         errno = 0;
         r = nl_send_simple(pc->sk, NLMSG_DONE, 0, req, (int) (sizeof(hdr) + len));
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
         return 0;
 }
 
@@ -153,7 +106,7 @@ static int recv_datagram(struct proc_connector *pc, unsigned char **ret_buf, boo
                         *ret_buf = NULL;
                         return 0;
                 }
-                return errno_from_nl(n, saved);
+                return netlink_errno(n, saved);
         }
         if (n == 0) {
                 free(buf);
@@ -271,12 +224,12 @@ int proc_connector_open(struct proc_connector **ret)
         errno = 0;
         r = nl_connect(sk, NETLINK_CONNECTOR);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
 
         errno = 0;
         r = nl_socket_add_membership(sk, CN_IDX_PROC);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
 
         if (setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
                 return negative_errno();
@@ -284,7 +237,7 @@ int proc_connector_open(struct proc_connector **ret)
         errno = 0;
         r = nl_socket_set_nonblocking(sk);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
 
         pc = calloc(1, sizeof(*pc));
         if (!pc)

@@ -17,6 +17,7 @@
 #include <netlink/socket.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/netlink.h"
 #include "kernel/unix-diag.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
@@ -36,54 +37,6 @@ struct diag_reply {
 };
 
 typedef int (*diag_reply_fn)(const struct diag_reply *reply, void *userdata);
-
-/*
- * libnl folds errnos into its own codes and loses some on the way. Right
- * after a failed call errno still holds the syscall's value: use it when it
- * is the one that maps to libnl's code, else translate the code.
- */
-static int errno_from_nl(int nlerr, int saved_errno)
-{
-        int code = nlerr < 0 ? -nlerr : nlerr;
-
-        if (saved_errno > 0 && nl_syserr2nlerr(saved_errno) == code)
-                return -saved_errno;
-        switch (code) {
-        case NLE_INTR:
-                return -EINTR;
-        case NLE_BAD_SOCK:
-                return -EBADF;
-        case NLE_AGAIN:
-                return -EAGAIN;
-        case NLE_NOMEM:
-                return -ENOMEM;
-        case NLE_INVAL:
-                return -EINVAL;
-        case NLE_RANGE:
-                return -ERANGE;
-        case NLE_MSGSIZE:
-                return -EMSGSIZE;
-        case NLE_OPNOTSUPP:
-                return -EOPNOTSUPP;
-        case NLE_AF_NOSUPPORT:
-                return -EAFNOSUPPORT;
-        case NLE_OBJ_NOTFOUND:
-                return -ENOENT;
-        case NLE_NOADDR:
-                return -EADDRNOTAVAIL;
-        case NLE_MSG_TRUNC:
-        case NLE_MSG_TOOSHORT:
-                return -EBADMSG;
-        case NLE_PROTO_MISMATCH:
-                return -EPROTONOSUPPORT;
-        case NLE_NOACCESS:
-                return -EACCES;
-        case NLE_PERM:
-                return -EPERM;
-        default:
-                return -EIO;
-        }
-}
 
 /* An error number the kernel put into a message, as our -errno (bounded, never 0). */
 static int kernel_error(int32_t error)
@@ -160,7 +113,7 @@ static int diag_query(const struct unix_diag_req *req, int flags, diag_reply_fn 
         errno = 0;
         r = nl_connect(sk, NETLINK_SOCK_DIAG);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
 
         m = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | flags);
         if (!m)
@@ -168,7 +121,7 @@ static int diag_query(const struct unix_diag_req *req, int flags, diag_reply_fn 
         errno = 0;
         r = nlmsg_append(m, (void *) req, sizeof(*req), NLMSG_ALIGNTO);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
         nl_complete_msg(sk, m);
         seq = nlmsg_hdr(m)->nlmsg_seq;
         port = nl_socket_get_local_port(sk);
@@ -176,7 +129,7 @@ static int diag_query(const struct unix_diag_req *req, int flags, diag_reply_fn 
         errno = 0;
         r = nl_send(sk, m);
         if (r < 0)
-                return errno_from_nl(r, errno);
+                return netlink_errno(r, errno);
 
         /*
          * Blocking reads: sock_diag answers inside our sendmsg() and, for a
@@ -191,7 +144,7 @@ static int diag_query(const struct unix_diag_req *req, int flags, diag_reply_fn 
                 errno = 0;
                 n = nl_recv(sk, &from, &buf, NULL);
                 if (n < 0)
-                        return errno_from_nl(n, errno);
+                        return netlink_errno(n, errno);
                 if (n == 0)
                         return -EPROTO;
                 /* Anyone may unicast to our port; only the kernel (port 0) answers. */

@@ -309,21 +309,6 @@ static void expire_lost(struct daemon *m)
 
 /* ---- the socket ---------------------------------------------------------- */
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        return 0;
-}
-
 static int open_listener(struct daemon *m, const char *path)
 {
         _cleanup_close_ int fd = -EBADF, lock = -EBADF;
@@ -333,7 +318,7 @@ static int open_listener(struct daemon *m, const char *path)
         struct stat st;
         int r;
 
-        r = mkdir_parents(path, 0755);
+        r = io_mkdir_parents(path);
         if (r < 0)
                 return log_error_errno(r, "cannot create the directory of %s", path);
         r = core_pattern_check_no_symlinks(path);

@@ -22,24 +22,9 @@ struct event_log {
         int fd;
 };
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        return 0;
-}
-
 static int open_log(const char *path)
 {
-        int r = mkdir_parents(path, 0755);
+        int r = io_mkdir_parents(path);
         if (r < 0)
                 return r;
         int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);

@@ -141,35 +141,6 @@ static bool is_temp_name(const char *name)
         return name_to_id(name + 1, ".core.partial", id) || name_to_id(name + 1, ".json.partial", id);
 }
 
-/* mkdir -p: parents get 0755 like any system directory, the store itself the given mode. */
-static int mkdir_parents(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *p = strdup(path);
-        size_t n;
-
-        if (!p)
-                return -ENOMEM;
-        n = strlen(p);
-        while (n > 1 && p[n - 1] == '/')
-                p[--n] = 0;
-
-        for (char *s = p + 1;; s++) {
-                bool last = *s == 0;
-
-                if (*s != '/' && !last)
-                        continue;
-                if (s[-1] != '/') {
-                        *s = 0;
-                        if (mkdir(p, last ? mode : 0755) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        if (!last)
-                                *s = '/';
-                }
-                if (last)
-                        return 0;
-        }
-}
-
 static void entries_free(struct store_entry *e, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -440,7 +411,9 @@ int store_open(const char *directory, const struct store_options *options, struc
         if (!directory || !*directory || !ret)
                 return -EINVAL;
 
-        r = mkdir_parents(directory, 0700);
+        r = io_mkdir_parents(directory);
+        if (r >= 0 && mkdir(directory, 0700) < 0 && errno != EEXIST)
+                r = negative_errno();
         if (r < 0)
                 return r;
         fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * libnl folds errnos into its own codes and loses some on the way
+ * (ECONNREFUSED becomes NLE_FAILURE, ENOBUFS becomes NLE_NOMEM). Right after
+ * a failed libnl call errno still holds the syscall's value: the -errno is
+ * that value when it is the one that maps to libnl's code, else the code
+ * translated. Shared by the proc connector and UNIX_DIAG.
+ */
+int netlink_errno(int nlerr, int saved_errno);

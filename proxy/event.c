@@ -134,6 +134,9 @@ static void write_common(struct json_writer *w, const struct dump *d)
         json_kv_string(w, "route", d->route ? d->route->name : NULL);
         if (d->have_action)
                 json_kv_string(w, "action", action_to_string(d->action));
+        /* The forward did not happen and the route's fallback acted: reason says why. */
+        if (d->fallback)
+                json_kv_bool(w, "fallback", true);
         if (t->pid > 0)
                 json_kv_uint(w, "pid", t->pid);
         else if (d->peer_pid > 0)

@@ -64,6 +64,7 @@ t_is "$(t_jq "$ev" .outcome)" delivered "delivered to the sidecar collector"
 t_is "$(t_jq "$ev" .reason)" route "delivered: reason route"
 t_is "$(t_jq "$ev" .route)" containers "delivered: route containers"
 t_is "$(t_jq "$ev" .action)" forward "delivered: action forward"
+t_is "$(t_jq "$ev" '.fallback // false')" false "delivered: no fallback"
 t_is "$(t_jq "$ev" .container.id)" "$app_id" "delivered: the app container's id"
 t_is "$(t_jq "$ev" .container.pod_uid)" "$POD_UID" "delivered: the pod's uid"
 t_wait_for 5 test -f "$d/pod1/$id.json"
@@ -87,6 +88,7 @@ container_cg && lone_cg=$T_CG
 crash "$lone_cg" no-collector
 t_is "$(t_jq "$ev" .outcome)" stored "no collector: stored on the host"
 t_is "$(t_jq "$ev" .reason)" no-collector "no collector: reason no-collector"
+t_is "$(t_jq "$ev" .fallback)" true "no collector: the event says the fallback acted"
 t_ok "no collector: core on the host" t_is_elf "$d/store/$(t_jq "$ev" .id).core"
 t_is "$(t_kv -t "$out" coredump)" 1 "no collector: the task still got its core"
 

@@ -129,6 +129,17 @@ static int peek_at_least(int fd, void *buf, size_t want, usec_t deadline)
         }
 }
 
+int coredump_conn_is_request(int fd, usec_t deadline)
+{
+        uint8_t magic[4];
+        int r;
+
+        r = peek_at_least(fd, magic, sizeof(magic), deadline);
+        if (r < 0)
+                return r;
+        return memcmp(magic, "\177ELF", sizeof(magic)) != 0;
+}
+
 int coredump_req_recv(int fd, struct coredump_req *ret, usec_t deadline)
 {
         uint8_t buf[COREDUMP_REQ_SIZE_MAX];

@@ -52,5 +52,12 @@ const char *coredump_mark_to_string(uint32_t mark);
  */
 int coredump_req_recv(int fd, struct coredump_req *ret, usec_t deadline);
 int coredump_ack_send(int fd, const struct coredump_req *req, uint64_t mask);
+/*
+ * Whether the connection speaks "@@" (1) or "@" (0), from its first four
+ * bytes, peeked: a request starts with its own size (16..4096), a plain dump
+ * with the ELF magic, which as a size would be far beyond any request.
+ * Waits for them until deadline (pass io_now() not to wait); -EPIPE at EOF.
+ */
+int coredump_conn_is_request(int fd, usec_t deadline);
 /* Reads the 4-byte mark; returns the mark's errno (0 for REQACK) and stores the raw mark. */
 int coredump_mark_recv(int fd, uint32_t *ret_mark, usec_t deadline);

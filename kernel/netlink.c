@@ -3,8 +3,32 @@
 #include <errno.h>
 
 #include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
 
+#include "kernel/cleanup.h"
 #include "kernel/netlink.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
+
+int netlink_open(int protocol, struct nl_sock **ret)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
+        int r;
+
+        if (!sk)
+                return -ENOMEM;
+        nl_socket_disable_seq_check(sk);
+        nl_socket_disable_auto_ack(sk);
+
+        /* nl_connect() creates the socket with SOCK_CLOEXEC. */
+        errno = 0;
+        r = nl_connect(sk, protocol);
+        if (r < 0)
+                return netlink_errno(r, errno);
+        *ret = TAKE_PTR(sk);
+        return 0;
+}
 
 int netlink_errno(int nlerr, int saved_errno)
 {

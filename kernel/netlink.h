@@ -9,3 +9,12 @@
  * translated. Shared by the proc connector and UNIX_DIAG.
  */
 int netlink_errno(int nlerr, int saved_errno);
+
+struct nl_sock;
+
+/*
+ * A libnl socket connected to protocol (SOCK_CLOEXEC), with libnl's own
+ * sequence checks and auto-acks off: the connector's multicasts carry the
+ * kernel's sequence numbers, and sock_diag replies are checked by the caller.
+ */
+int netlink_open(int protocol, struct nl_sock **ret);

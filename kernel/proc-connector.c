@@ -213,18 +213,9 @@ int proc_connector_open(struct proc_connector **ret)
         _cleanup_free_ struct proc_connector *pc = NULL;
         int r, size = PROC_CONNECTOR_RCVBUF;
 
-        sk = nl_socket_alloc();
-        if (!sk)
-                return -ENOMEM;
-        /* Multicast events carry the kernel's sequence numbers, not ours, and nothing is acked. */
-        nl_socket_disable_seq_check(sk);
-        nl_socket_disable_auto_ack(sk);
-
-        /* nl_connect() creates the socket with SOCK_CLOEXEC. */
-        errno = 0;
-        r = nl_connect(sk, NETLINK_CONNECTOR);
+        r = netlink_open(NETLINK_CONNECTOR, &sk);
         if (r < 0)
-                return netlink_errno(r, errno);
+                return r;
 
         errno = 0;
         r = nl_socket_add_membership(sk, CN_IDX_PROC);

@@ -102,18 +102,10 @@ static int diag_query(const struct unix_diag_req *req, int flags, diag_reply_fn 
         uint32_t seq, port;
         int r;
 
-        sk = nl_socket_alloc();
-        if (!sk)
-                return -ENOMEM;
         /* We check sequence numbers and acks ourselves, below. */
-        nl_socket_disable_seq_check(sk);
-        nl_socket_disable_auto_ack(sk);
-
-        /* nl_connect() creates the socket with SOCK_CLOEXEC. */
-        errno = 0;
-        r = nl_connect(sk, NETLINK_SOCK_DIAG);
+        r = netlink_open(NETLINK_SOCK_DIAG, &sk);
         if (r < 0)
-                return netlink_errno(r, errno);
+                return r;
 
         m = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | flags);
         if (!m)

@@ -64,37 +64,19 @@ void accounting_arrived(struct accounting *a, pid_t tgid, usec_t now)
         a->next_arrival = (a->next_arrival + 1) % ARRIVED_MAX;
 }
 
-bool accounting_settle(struct accounting *a, pid_t tgid, usec_t now, usec_t wall)
+bool accounting_settle(struct accounting *a, pid_t tgid, usec_t now)
 {
         for (size_t i = 0; i < ARRIVED_MAX; i++)
                 if (a->arrived[i].tgid == tgid && a->arrived[i].at + ACCOUNTING_GRACE > now) {
                         a->arrived[i].tgid = 0;
                         return true;
                 }
-        accounting_started(a, tgid, NULL, false, now, wall);
         return false;
-}
-
-void accounting_describe(struct accounting *a, pid_t tgid, const char *comm, bool not_dumpable)
-{
-        for (size_t i = 0; i < a->n_pending; i++)
-                if (a->pending[i].tgid == tgid) {
-                        (void) snprintf(a->pending[i].comm, sizeof(a->pending[i].comm), "%s",
-                                        comm ? comm : "");
-                        a->pending[i].not_dumpable = not_dumpable;
-                        return;
-                }
 }
 
 void accounting_started(struct accounting *a, pid_t tgid, const char *comm, bool not_dumpable, usec_t now,
                         usec_t wall)
 {
-        for (size_t i = 0; i < ARRIVED_MAX; i++)
-                if (a->arrived[i].tgid == tgid && a->arrived[i].at + ACCOUNTING_GRACE > now) {
-                        a->arrived[i].tgid = 0;
-                        return;
-                }
-
         if (a->n_pending == PENDING_MAX) {
                 /* Full: the oldest gives way; it is the likeliest to be lost anyway. */
                 size_t oldest = 0;

@@ -35,14 +35,13 @@ void accounting_free(struct accounting *a);
 void accounting_arrived(struct accounting *a, pid_t tgid, usec_t now);
 
 /*
- * The kernel started dumping tgid. Returns true when its connection already
- * arrived (nothing more to do); false when it is now pending: then the
- * caller adds what it can learn about it with accounting_describe().
+ * The kernel started dumping tgid: true when its connection already arrived
+ * (settled, nothing more to do). Otherwise the caller learns what it can
+ * about the task and records it with accounting_started().
  */
-bool accounting_settle(struct accounting *a, pid_t tgid, usec_t now, usec_t wall);
-void accounting_describe(struct accounting *a, pid_t tgid, const char *comm, bool not_dumpable);
+bool accounting_settle(struct accounting *a, pid_t tgid, usec_t now);
 
-/* The kernel started dumping tgid; comm and dumpability as read when the event came. */
+/* A started dump still to arrive; comm and dumpability as read when the event came. */
 void accounting_started(struct accounting *a, pid_t tgid, const char *comm, bool not_dumpable, usec_t now,
                         usec_t wall);
 

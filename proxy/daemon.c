@@ -163,13 +163,10 @@ static void worker(void *item, void *userdata)
  */
 static void reject_overloaded(struct daemon *m, struct dump *d)
 {
-        uint8_t magic[4];
-
         if (identify_from_pidfd(d->pidfd, &d->task) >= 0 && !d->task.coredumped) {
                 dump_set_outcome(d, OUTCOME_REJECTED, "not-a-coredump");
         } else {
-                ssize_t k = recv(d->fd, magic, sizeof(magic), MSG_PEEK | MSG_DONTWAIT);
-                if (k == (ssize_t) sizeof(magic) && memcmp(magic, "\177ELF", 4) != 0) {
+                if (coredump_conn_is_request(d->fd, io_now()) > 0) {
                         d->request = true;
                         if (coredump_req_recv(d->fd, &d->req, io_now()) >= 0 &&
                             coredump_req_validate(&d->req) >= 0)
@@ -268,13 +265,11 @@ static void on_connector(struct daemon *m)
                 char path[64];
 
                 /* The common case costs nothing more: the dump already reached us. */
-                if (accounting_settle(m->accounting, tgid, io_now(), io_now_realtime()))
+                if (accounting_settle(m->accounting, tgid, io_now()))
                         continue;
                 /* Crashes under another handler's pattern are not ours to count. */
-                if (!pattern_points_at(m->setup->config->listen_path, NULL)) {
-                        accounting_arrived(m->accounting, tgid, io_now());
+                if (!pattern_points_at(m->setup->config->listen_path, NULL))
                         continue;
-                }
 
                 /*
                  * Best effort, for the report only: the task is inside
@@ -286,7 +281,7 @@ static void on_connector(struct daemon *m)
                 pidfd = (int) syscall(SYS_pidfd_open, tgid, 0);
                 bool skip = pidfd >= 0 && pidfd_get_info(pidfd, PIDFD_INFO_COREDUMP, &info) >= 0 &&
                             (info.coredump_mask & PIDFD_COREDUMP_SKIP);
-                accounting_describe(m->accounting, tgid, comm, skip);
+                accounting_started(m->accounting, tgid, comm, skip, io_now(), io_now_realtime());
         }
 }
 

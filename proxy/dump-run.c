@@ -24,34 +24,6 @@ static usec_t protocol_deadline(const struct dump *d)
         return MIN(d->deadline, io_now() + PROTOCOL_TIMEOUT);
 }
 
-/*
- * Tells "@@" from "@" by the first bytes: a request starts with its own
- * size (16..4096, little endian); a plain dump with the ELF magic, which as
- * a size would be far beyond any request. No guess from the installed
- * pattern, which an administrator may have changed under us.
- */
-static int detect_request(struct dump *d)
-{
-        uint8_t magic[4];
-        usec_t deadline = protocol_deadline(d);
-
-        for (;;) {
-                ssize_t k = recv(d->fd, magic, sizeof(magic), MSG_PEEK | MSG_DONTWAIT);
-                if (k == (ssize_t) sizeof(magic))
-                        break;
-                if (k == 0)
-                        return -EPIPE;
-                if (k < 0 && errno != EAGAIN && errno != EINTR)
-                        return negative_errno();
-                int r = io_wait(d->fd, POLLIN, deadline);
-                if (r < 0)
-                        return r;
-                if (k > 0) /* a partial record: wait briefly for the rest */
-                        (void) usleep(1000);
-        }
-        return memcmp(magic, "\177ELF", 4) != 0;
-}
-
 int dump_ack(struct dump *d, uint64_t mask)
 {
         uint32_t mark;
@@ -209,7 +181,8 @@ void dump_run(struct dump *d, const struct dump_env *env)
                 goto done;
         }
 
-        r = detect_request(d);
+        /* Per connection, not from the installed pattern, which an administrator may change under us. */
+        r = coredump_conn_is_request(d->fd, protocol_deadline(d));
         if (r < 0) {
                 log_warning("%s: no request and no core from the kernel: %s", d->id, strerror(-r));
                 dump_set_outcome(d, OUTCOME_FAILED, "protocol-error");

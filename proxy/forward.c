@@ -47,7 +47,7 @@ static int fallback(struct dump *d, const char *reason)
 static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, struct sockaddr_un *ret_sa,
                                 socklen_t *ret_len)
 {
-        _cleanup_close_ int dirfd = -EBADF, root = -EBADF, sock = -EBADF;
+        _cleanup_close_ int root = -EBADF, sock = -EBADF;
         struct open_how how = {
                 .flags = O_PATH | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
@@ -55,10 +55,10 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
         char proc[64];
         struct stat st;
 
-        dirfd = pidfd_open_proc_dir(d->pidfd, d->task.pid);
-        if (dirfd < 0)
-                return dirfd;
-        root = openat(dirfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        /* Only reached with proc_valid: identify kept /proc/<pid>, bound to the task. */
+        if (!d->task.have_proc_dir)
+                return -ESRCH;
+        root = openat(d->task.proc_dir_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return negative_errno();
         if (pidfd_is_alive(d->pidfd) != 1)

@@ -33,8 +33,8 @@ struct task_identity {
         /* From /proc/<pid>, valid only when proc_valid. */
         bool proc_valid;
         bool have_proc_dir;
-        int proc_dir_fd;          /* /proc/<pid>, bound to the task: kept while the dump runs */
-        int signal; /* 0 unknown */
+        int proc_dir_fd; /* /proc/<pid>, bound to the task: kept while the dump runs */
+        int signal;      /* 0 unknown */
         char comm[TASK_COMM_MAX + 1];
         char *exe;
         char *cmdline;

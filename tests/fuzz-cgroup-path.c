@@ -17,7 +17,7 @@
 
 #include "kernel/cgroup.h"
 #include "kernel/cleanup.h"
-#include "proxy/container.h"
+#include "proxy/dump/container.h"
 
 /* A broken promise of the API is a finding too: crash, so that libFuzzer keeps the input. */
 #define CHECK(cond)                                                                                  \

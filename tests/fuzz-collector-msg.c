@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/collector-msg.h"
+#include "proxy/protocol/collector-msg.h"
 #include "kernel/cleanup.h"
 
 /*

@@ -24,7 +24,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
-#include "proxy/identify.h"
+#include "proxy/dump/identify.h"
 #include "tests/tap.h"
 
 static pid_t spawn_named(const char *name)

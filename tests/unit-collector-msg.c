@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config/collector-msg.h"
+#include "proxy/protocol/collector-msg.h"
 #include "kernel/cleanup.h"
 #include "tests/tap.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "kernel/cleanup.h"
-#include "proxy/container.h"
+#include "proxy/dump/container.h"
 #include "tests/tap.h"
 
 /* Container ids as runtimes print them: 64 lowercase hex digits. */

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "proxy/identify.h"
+#include "proxy/dump/identify.h"
 #include "tests/tap.h"
 
 static void test_stat(void)

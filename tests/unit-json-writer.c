@@ -13,7 +13,7 @@
 
 #include "kernel/cleanup.h"
 #include "tests/tap.h"
-#include "config/json-writer.h"
+#include "proxy/base/jsonw.h"
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -21,29 +21,29 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free);
 
 /* Finishes w and returns the document, or NULL after printing the error. */
-static char *finish(struct json_writer *w)
+static char *finish(struct jsonw *w)
 {
         char *s = NULL;
         size_t n = 0;
         int r;
 
-        r = json_writer_finish(w, &s, &n);
+        r = jsonw_finish(w, &s, &n);
         if (r < 0) {
-                tap_diag("json_writer_finish: %s", strerror(-r));
+                tap_diag("jsonw_finish: %s", strerror(-r));
                 return NULL;
         }
         if (strlen(s) != n)
-                tap_diag("json_writer_finish: length %zu, strlen %zu", n, strlen(s));
+                tap_diag("jsonw_finish: length %zu, strlen %zu", n, strlen(s));
         return s;
 }
 
 /* The document holding one string, as the writer renders it. */
 static char *string_doc(const char *s, size_t len)
 {
-        struct json_writer w;
+        struct jsonw w;
 
-        json_writer_init(&w);
-        json_string_len(&w, s, len);
+        jsonw_init(&w);
+        jsonw_string_len(&w, s, len);
         return finish(&w);
 }
 
@@ -75,34 +75,34 @@ static void test_layout(void)
 {
         _cleanup_(json_object_putp) struct json_object *parsed = NULL;
         _cleanup_free_ char *s = NULL;
-        struct json_writer w;
+        struct jsonw w;
 
-        json_writer_init(&w);
-        json_object_begin(&w);
-        json_kv_int(&w, "a", 1);
-        json_kv_string(&w, "b", "x");
-        json_key(&w, "c");
-        json_array_begin(&w);
-        json_int(&w, 1);
-        json_int(&w, -2);
-        json_object_begin(&w);
-        json_object_end(&w);
-        json_array_begin(&w);
-        json_array_end(&w);
-        json_string(&w, NULL);
-        json_null(&w);
-        json_array_end(&w);
-        json_kv_null(&w, "d");
-        json_kv_bool(&w, "e", true);
-        json_kv_bool(&w, "f", false);
-        json_kv_uint(&w, "g", UINT64_MAX);
-        json_kv_int(&w, "h", INT64_MIN);
-        json_kv_string(&w, "i", NULL);
-        json_key(&w, "j");
-        json_object_begin(&w);
-        json_kv_string(&w, "k", "");
-        json_object_end(&w);
-        json_object_end(&w);
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_kv_int(&w, "a", 1);
+        jsonw_kv_string(&w, "b", "x");
+        jsonw_key(&w, "c");
+        jsonw_array_begin(&w);
+        jsonw_int(&w, 1);
+        jsonw_int(&w, -2);
+        jsonw_object_begin(&w);
+        jsonw_object_end(&w);
+        jsonw_array_begin(&w);
+        jsonw_array_end(&w);
+        jsonw_string(&w, NULL);
+        jsonw_null(&w);
+        jsonw_array_end(&w);
+        jsonw_kv_null(&w, "d");
+        jsonw_kv_bool(&w, "e", true);
+        jsonw_kv_bool(&w, "f", false);
+        jsonw_kv_uint(&w, "g", UINT64_MAX);
+        jsonw_kv_int(&w, "h", INT64_MIN);
+        jsonw_kv_string(&w, "i", NULL);
+        jsonw_key(&w, "j");
+        jsonw_object_begin(&w);
+        jsonw_kv_string(&w, "k", "");
+        jsonw_object_end(&w);
+        jsonw_object_end(&w);
         s = finish(&w);
         is_str(s,
                "{\"a\":1,\"b\":\"x\",\"c\":[1,-2,{},[],null,null],\"d\":null,\"e\":true,\"f\":false,"
@@ -110,18 +110,18 @@ static void test_layout(void)
                "layout: nesting, commas, every kind of value, no whitespace");
         parsed = s ? strict_parse(s, strlen(s)) : NULL;
         ok(parsed, "layout: json-c accepts it");
-        json_writer_done(&w);
+        jsonw_done(&w);
 
         s = mfree_str(s);
-        json_writer_init(&w);
-        json_array_begin(&w);
-        json_array_end(&w);
+        jsonw_init(&w);
+        jsonw_array_begin(&w);
+        jsonw_array_end(&w);
         s = finish(&w);
         is_str(s, "[]", "layout: empty array at the top");
 
         s = mfree_str(s);
-        json_writer_init(&w);
-        json_uint(&w, 0);
+        jsonw_init(&w);
+        jsonw_uint(&w, 0);
         s = finish(&w);
         is_str(s, "0", "layout: a scalar document");
 }
@@ -339,71 +339,71 @@ static void test_random_utf8(void)
 static void test_errors(void)
 {
         _cleanup_free_ char *s = NULL;
-        struct json_writer w;
+        struct jsonw w;
         size_t len, n = 0;
         int r;
 
-        json_writer_init(&w);
-        json_key(&w, "k");
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: a key outside an object");
+        jsonw_init(&w);
+        jsonw_key(&w, "k");
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: a key outside an object");
         ok(!s, "errors: nothing handed out on failure");
 
-        json_writer_init(&w);
-        json_object_begin(&w);
-        json_object_end(&w);
-        json_object_begin(&w);
-        json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: a second top-level value");
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_object_end(&w);
+        jsonw_object_begin(&w);
+        jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: a second top-level value");
 
-        json_writer_init(&w);
-        json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: a close without an open");
+        jsonw_init(&w);
+        jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: a close without an open");
 
-        json_writer_init(&w);
-        json_object_begin(&w);
-        json_key(&w, "a");
-        json_key(&w, "b");
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: two keys in a row");
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_key(&w, "a");
+        jsonw_key(&w, "b");
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: two keys in a row");
 
-        json_writer_init(&w);
-        json_object_begin(&w);
-        json_key(&w, "a");
-        json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: a key without a value");
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_key(&w, "a");
+        jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: a key without a value");
 
-        json_writer_init(&w);
-        json_array_begin(&w);
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: an unclosed array");
+        jsonw_init(&w);
+        jsonw_array_begin(&w);
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: an unclosed array");
 
-        json_writer_init(&w);
-        is_int(json_writer_finish(&w, &s, &n), -EINVAL, "errors: an empty document");
-        json_writer_done(&w);
-        json_writer_done(&w);
-        json_writer_done(NULL);
+        jsonw_init(&w);
+        is_int(jsonw_finish(&w, &s, &n), -EINVAL, "errors: an empty document");
+        jsonw_done(&w);
+        jsonw_done(&w);
+        jsonw_done(NULL);
         ok(true, "errors: done is idempotent and NULL-safe");
 
         /* malloc cannot be made to fail portably here, so inject the first error directly */
-        json_writer_init(&w);
-        json_object_begin(&w);
-        json_kv_int(&w, "a", 1);
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_kv_int(&w, "a", 1);
         w.error = -ENOMEM;
         len = w.len;
-        json_kv_string(&w, "b", "more");
-        json_object_end(&w);
+        jsonw_kv_string(&w, "b", "more");
+        jsonw_object_end(&w);
         is_int(w.len, len, "errors: nothing is written after an error");
         is_int(w.depth, 1, "errors: nothing is tracked after an error");
-        json_object_begin(&w);
-        json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), -ENOMEM, "errors: the first error is sticky and reported");
+        jsonw_object_begin(&w);
+        jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), -ENOMEM, "errors: the first error is sticky and reported");
         ok(!w.buf && w.len == 0, "errors: a failed finish releases the buffer");
 
-        json_writer_init(&w);
+        jsonw_init(&w);
         for (unsigned i = 0; i < 65; i++)
-                json_array_begin(&w);
+                jsonw_array_begin(&w);
         for (unsigned i = 0; i < 70; i++)
-                json_array_end(&w);
-        json_key(&w, "k");
-        r = json_writer_finish(&w, &s, &n);
+                jsonw_array_end(&w);
+        jsonw_key(&w, "k");
+        r = jsonw_finish(&w, &s, &n);
         is_int(r, -E2BIG, "errors: later mistakes do not replace the first error");
         ok(!s, "errors: still nothing handed out");
 }
@@ -411,59 +411,59 @@ static void test_errors(void)
 static void test_depth(void)
 {
         _cleanup_free_ char *s = NULL;
-        struct json_writer w;
+        struct jsonw w;
         size_t n = 0;
         unsigned i;
 
-        json_writer_init(&w);
+        jsonw_init(&w);
         for (i = 0; i < 64; i++)
-                json_array_begin(&w);
-        json_int(&w, 7);
-        json_int(&w, 8);
+                jsonw_array_begin(&w);
+        jsonw_int(&w, 7);
+        jsonw_int(&w, 8);
         for (i = 0; i < 64; i++)
-                json_array_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), 0, "depth: 64 levels are fine");
+                jsonw_array_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), 0, "depth: 64 levels are fine");
         is_int(n, 64 * 2 + 3, "depth: length of the 64-level document");
         ok(s && strncmp(s + 63, "[7,8]", 5) == 0, "depth: commas at the deepest level");
 
         s = mfree_str(s);
-        json_writer_init(&w);
+        jsonw_init(&w);
         for (i = 0; i < 63; i++) {
-                json_object_begin(&w);
-                json_key(&w, "x");
+                jsonw_object_begin(&w);
+                jsonw_key(&w, "x");
         }
-        json_array_begin(&w);
-        json_array_begin(&w);
+        jsonw_array_begin(&w);
+        jsonw_array_begin(&w);
         is_int(w.error, -E2BIG, "depth: the 65th level is -E2BIG");
-        json_array_end(&w);
+        jsonw_array_end(&w);
         for (i = 0; i < 63; i++)
-                json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), -E2BIG, "depth: and stays the error");
+                jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), -E2BIG, "depth: and stays the error");
 }
 
 static void test_finish(void)
 {
         _cleanup_(json_object_putp) struct json_object *parsed = NULL;
         _cleanup_free_ char *s = NULL;
-        struct json_writer w;
+        struct jsonw w;
         size_t n = 0;
 
-        json_writer_init(&w);
-        json_object_begin(&w);
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
         for (unsigned i = 0; i < 2000; i++)
-                json_kv_string(&w, "key", "a value long enough to need a few reallocations");
-        json_object_end(&w);
-        is_int(json_writer_finish(&w, &s, &n), 0, "finish: a large document");
+                jsonw_kv_string(&w, "key", "a value long enough to need a few reallocations");
+        jsonw_object_end(&w);
+        is_int(jsonw_finish(&w, &s, &n), 0, "finish: a large document");
         ok(s && n == strlen(s) && s[n] == '\0', "finish: NUL-terminated, length without the NUL");
         ok(!w.buf && w.len == 0, "finish: the writer no longer owns the buffer");
-        json_writer_done(&w);
+        jsonw_done(&w);
         parsed = s ? strict_parse(s, n) : NULL;
         ok(parsed, "finish: json-c accepts the large document");
 
         s = mfree_str(s);
-        json_writer_init(&w);
-        json_null(&w);
-        is_int(json_writer_finish(&w, &s, NULL), 0, "finish: the length is optional");
+        jsonw_init(&w);
+        jsonw_null(&w);
+        is_int(jsonw_finish(&w, &s, NULL), 0, "finish: the length is optional");
         is_str(s, "null", "finish: null document");
 }
 

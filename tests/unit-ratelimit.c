@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include "proxy/ratelimit.h"
+#include "proxy/dump/ratelimit.h"
 #include "tests/tap.h"
 
 #define MIN_ (60 * USEC_PER_SEC)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "proxy/route.h"
+#include "proxy/dump/route.h"
 #include "tests/tap.h"
 
 static struct config *load(const char *routes)

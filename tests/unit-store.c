@@ -25,7 +25,7 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
-#include "proxy/store.h"
+#include "proxy/store/store.h"
 #include "tests/tap.h"
 
 #define KiB ((uint64_t) 1024)

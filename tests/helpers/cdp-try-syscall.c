@@ -40,8 +40,8 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/compat.h"
-#include "proxy/caps.h"
-#include "proxy/sandbox.h"
+#include "proxy/daemon/caps.h"
+#include "proxy/daemon/sandbox.h"
 
 enum expect {
         ALLOWED,

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]
+ * coredump-proxy check-config FILE
+ * coredump-proxy restore-pattern [--config FILE]
+ * coredump-proxy status [--config FILE]
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "config/config.h"
+#include "kernel/cleanup.h"
+#include "kernel/core-pattern.h"
+#include "kernel/io.h"
+#include "proxy/daemon/control.h"
+#include "proxy/daemon/daemon.h"
+#include "proxy/base/log.h"
+#include "proxy/daemon/pattern.h"
+
+static void help(void)
+{
+        printf("Usage:\n"
+               "  coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]\n"
+               "  coredump-proxy check-config FILE\n"
+               "  coredump-proxy restore-pattern [--config FILE]\n"
+               "  coredump-proxy status [--config FILE]\n"
+               "\n"
+               "Receives coredumps from the kernel's coredump socket, finds each crashing task's\n"
+               "container, and forwards, stores or rejects the dump as the config's routes say.\n"
+               "\n"
+               "  --config FILE       configuration (default %s, else the embedded default)\n"
+               "  --install-pattern   point kernel.core_pattern at our socket; restored on exit\n"
+               "  --log-level LEVEL   error, warning, info (default) or debug\n"
+               "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
+               "  restore-pattern     put back the pattern a killed daemon could not restore\n"
+               "  status              JSON from the running daemon: config, counters, dumps in flight\n",
+               CONFIG_DEFAULT_PATH);
+}
+
+static int check_config(const char *path)
+{
+        struct config_errors errors = {};
+        struct config *c = NULL;
+        int r;
+
+        r = config_load_file(path, &c, &errors);
+        for (size_t i = 0; i < errors.n; i++)
+                printf("%s\n", errors.lines[i]);
+        if (r < 0 && errors.n == 0)
+                printf("%s: %s\n", path, strerror(-r));
+        if (r >= 0)
+                printf("%s: ok (%zu routes)\n", path, c->n_routes);
+        config_errors_clear(&errors);
+        config_free(c);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int restore_pattern(const struct daemon_options *o)
+{
+        _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL;
+        struct config *c = NULL;
+        int r;
+
+        r = daemon_load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = pattern_state_path(c->listen_path, &state);
+        if (r >= 0)
+                r = io_read_file_at(AT_FDCWD, state, 4096, &saved, NULL);
+        if (r == -ENOENT) {
+                printf("nothing to restore: no %s\n", state);
+                config_free(c);
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot read the saved pattern");
+                config_free(c);
+                return EXIT_FAILURE;
+        }
+        saved[strcspn(saved, "\n")] = 0;
+
+        /* Only undo our own pattern: anything else was set by someone after us. */
+        if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
+                printf("core_pattern is '%s', not ours: left alone\n", current);
+        } else {
+                r = core_pattern_restore(saved);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write core_pattern");
+                        config_free(c);
+                        return EXIT_FAILURE;
+                }
+                printf("core_pattern restored to '%s'\n", saved);
+        }
+        (void) unlink(state);
+        config_free(c);
+        return EXIT_SUCCESS;
+}
+
+static int status(const struct daemon_options *o)
+{
+        _cleanup_free_ char *path = NULL, *doc = NULL;
+        struct config *c = NULL;
+        int r;
+
+        r = daemon_load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = control_path(c->listen_path, &path);
+        if (r >= 0)
+                r = control_query(path, &doc);
+        if (r < 0) {
+                log_error_errno(r, "no running daemon answers on %s", path ? path : c->listen_path);
+                config_free(c);
+                return EXIT_FAILURE;
+        }
+        fputs(doc, stdout);
+        config_free(c);
+        return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },    { "install-pattern", no_argument, NULL, 'i' },
+                { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },         {},
+        };
+        struct daemon_options o = {};
+        int c;
+
+        /*
+         * First: the kernel has no recursion guard for socket dumps, so a
+         * crash of ours while dumpable would connect to ourselves and hang.
+         */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+                perror("prctl(PR_SET_DUMPABLE)");
+                return EXIT_FAILURE;
+        }
+
+        while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        o.config_path = optarg;
+                        o.config_explicit = true;
+                        break;
+                case 'i':
+                        o.install_pattern = true;
+                        break;
+                case 'l': {
+                        int level = log_level_from_string(optarg);
+                        if (level < 0) {
+                                fprintf(stderr, "unknown log level %s\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        log_set_level((enum log_level) level);
+                        break;
+                }
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case 'V':
+                        printf("coredump-proxy %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_FAILURE;
+                }
+        }
+
+        if (optind < argc) {
+                const char *verb = argv[optind];
+                if (strcmp(verb, "check-config") == 0) {
+                        if (argc - optind != 2) {
+                                fprintf(stderr, "usage: coredump-proxy check-config FILE\n");
+                                return EXIT_FAILURE;
+                        }
+                        return check_config(argv[optind + 1]);
+                }
+                if (strcmp(verb, "restore-pattern") == 0)
+                        return restore_pattern(&o);
+                if (strcmp(verb, "status") == 0) {
+                        /* Only the daemon's own messages would be noise here. */
+                        log_set_level(LOG_LEVEL_WARNING);
+                        return status(&o);
+                }
+                fprintf(stderr, "unknown command '%s' (see --help)\n", verb);
+                return EXIT_FAILURE;
+        }
+
+        return daemon_main(&o);
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/core-pattern.h"
+#include "kernel/io.h"
+#include "proxy/base/log.h"
+#include "proxy/daemon/pattern.h"
+
+/*
+ * A crash of the daemon must not leave the kernel pointing at a dead
+ * socket. The handler only uses async-signal-safe calls; the daemon is
+ * non-dumpable, so re-raising cannot dump into ourselves.
+ */
+static char fatal_pattern[CORE_PATTERN_MAX + 1];
+static volatile sig_atomic_t fatal_armed;
+
+static void fatal_signal(int sig)
+{
+        if (fatal_armed) {
+                int fd = open(CORE_PATTERN_SYSCTL, O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        size_t len = strlen(fatal_pattern);
+                        ssize_t _unused_ k = write(fd, len ? fatal_pattern : "\n", len ? len : 1);
+                        close(fd);
+                }
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void arm_fatal_restore(const char *previous)
+{
+        static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+        struct sigaction sa = { .sa_handler = fatal_signal, .sa_flags = SA_RESETHAND | SA_NODEFER };
+
+        (void) snprintf(fatal_pattern, sizeof(fatal_pattern), "%s", previous);
+        fatal_armed = 1;
+        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+                (void) sigaction(sigs[i], &sa, NULL);
+}
+
+int pattern_state_path(const char *listen_path, char **ret)
+{
+        return asprintf(ret, "%s.previous-pattern", listen_path) < 0 ? -ENOMEM : 0;
+}
+
+bool pattern_points_at(const char *listen_path, bool *ret_request)
+{
+        _cleanup_free_ char *current = NULL;
+        enum core_pattern_kind kind;
+        const char *path = NULL;
+
+        if (core_pattern_read(&current) < 0 || core_pattern_parse(current, &kind, &path) < 0 || !path ||
+            strcmp(path, listen_path) != 0)
+                return false;
+        if (ret_request)
+                *ret_request = kind == CORE_PATTERN_SOCKET_REQUEST;
+        return true;
+}
+
+int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_request)
+{
+        _cleanup_free_ char *previous = NULL, *saved = NULL, *ours = NULL;
+        bool request = false;
+        int r;
+
+        r = pattern_state_path(listen_path, &h->state_path);
+        if (r < 0)
+                return log_oom();
+
+        /*
+         * After an unclean stop the pattern may still be ours: then the one
+         * to restore is the one saved by the previous run, not our own.
+         */
+        if (pattern_points_at(listen_path, NULL) &&
+            io_read_file_at(AT_FDCWD, h->state_path, 4096, &saved, NULL) >= 0) {
+                saved[strcspn(saved, "\n")] = 0;
+                log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
+                         listen_path, saved);
+        }
+
+        r = core_pattern_install(listen_path, want_request, &previous, &request);
+        if (r < 0)
+                return log_error_errno(r, "cannot install the coredump socket pattern for %s", listen_path);
+        if (saved) {
+                free(previous);
+                previous = TAKE_PTR(saved);
+        }
+        if (want_request && !request)
+                log_warning("the kernel refuses '@@' patterns (before 6.17): installed '@', plain mode");
+
+        r = core_pattern_read(&ours);
+        if (r < 0) {
+                (void) core_pattern_restore(previous);
+                return log_error_errno(r, "cannot read back core_pattern");
+        }
+
+        h->installed = true;
+        h->previous = TAKE_PTR(previous);
+        h->ours = TAKE_PTR(ours);
+        arm_fatal_restore(h->previous);
+
+        /* A SIGKILLed daemon cannot restore: `coredump-proxy restore-pattern` reads this file. */
+        _cleanup_close_ int fd = open(h->state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || io_write_all(fd, h->previous, strlen(h->previous)) < 0)
+                log_warning("cannot save the previous pattern in %s", h->state_path);
+
+        log_info("core_pattern is '%s' (was '%s')", h->ours, h->previous);
+        return 0;
+}
+
+void pattern_restore(struct pattern_hold *h)
+{
+        _cleanup_free_ char *current = NULL;
+        int r;
+
+        if (!h->installed)
+                return;
+        h->installed = false;
+
+        /* Someone else changed it while we ran: theirs wins. */
+        if (core_pattern_read(&current) >= 0 && strcmp(current, h->ours) != 0) {
+                log_warning("core_pattern was changed to '%s' while we ran; leaving it", current);
+        } else {
+                r = core_pattern_restore(h->previous);
+                if (r < 0)
+                        log_error_errno(r, "cannot restore core_pattern '%s'", h->previous);
+                else
+                        log_info("core_pattern restored to '%s'", h->previous);
+        }
+        fatal_armed = 0;
+        (void) unlink(h->state_path);
+}
+
+void pattern_hold_done(struct pattern_hold *h)
+{
+        free(h->previous);
+        free(h->ours);
+        free(h->state_path);
+        *h = (struct pattern_hold){};
+}
+
+void pattern_check(const char *listen_path)
+{
+        _cleanup_free_ char *current = NULL;
+        bool request = false;
+        unsigned limit;
+
+        if (!pattern_points_at(listen_path, &request)) {
+                if (core_pattern_read(&current) >= 0)
+                        log_warning("core_pattern is '%s', not this socket: no dump will arrive "
+                                    "(--install-pattern sets it)",
+                                    current);
+                return;
+        }
+        /* "@" holds the task only while core_pipe_limit > 0; "@@" holds it through the ack. */
+        if (!request && core_pattern_read_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, &limit) >= 0 && limit == 0)
+                log_warning("plain mode with kernel.core_pipe_limit=0: a crashing task may be gone before "
+                            "it is identified; set it to a value > 0");
+}

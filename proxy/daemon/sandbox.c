@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/compat.h"
+#include "proxy/daemon/sandbox.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
+
+/*
+ * The kernel reads int arguments (socket domains and protocols, ioctl
+ * requests, clone flags, namespace types, pids) from the low 32 bits only:
+ * rules compare those bits, so an allowed value matches however the caller
+ * widened it, and garbage above them cannot change what the kernel sees.
+ */
+#define LOW32 UINT64_C(0xffffffff)
+
+/* clone() flags that would put a new task into new namespaces. */
+#define CLONE_NAMESPACES                                                                           \
+        ((uint64_t) (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
+                     CLONE_NEWPID | CLONE_NEWNET))
+
+/*
+ * The allowlists are built from groups of syscall names, resolved when the
+ * filter is built: names a given architecture lacks (open, mkdir and the
+ * other pre-*at calls on arm64) are skipped, their *at forms are listed too.
+ */
+
+/* Memory: malloc (brk, mmap, mremap for large reallocs), thread stacks and their guard pages. */
+static const char *const group_memory[] = {
+        "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+};
+
+/*
+ * Threads and futexes: pthread mutexes and condition variables; a new
+ * thread registers its robust list and rseq area, and exits alone. clone
+ * and clone3 have rules of their own (add_common()).
+ */
+static const char *const group_threads[] = {
+        "futex", "set_robust_list", "rseq", "gettid", "getpid", "exit",
+};
+
+/*
+ * Time: deadlines and timestamps when the vDSO cannot answer, and the short
+ * sleeps (usleep) of a partial kernel request or a full collector backlog.
+ */
+static const char *const group_time[] = {
+        "clock_gettime", "gettimeofday", "time", "clock_nanosleep", "nanosleep",
+};
+
+/*
+ * Signals: workers start with every signal blocked; the fatal-signal
+ * handler (proxy/daemon/pattern.c) resets the action and re-raises; a handler that
+ * returns does so through rt_sigreturn; a sleep interrupted by a stop
+ * signal restarts. tgkill has a rule of its own.
+ */
+static const char *const group_signals[] = {
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "restart_syscall",
+};
+
+/* Process exit. */
+static const char *const group_exit[] = {
+        "exit_group",
+};
+
+/*
+ * Files of the dump store: temporary files created, locked, preallocated,
+ * written, truncated and renamed into place (RENAME_NOREPLACE, or renameat
+ * where a filesystem lacks it); rotation rescans the directory and unlinks;
+ * quotas ask statfs. Also the log, the event log, and /proc files of the
+ * crashing task read through its directory fd; glibc reads
+ * /etc/localtime once (lseek).
+ */
+static const char *const group_files[] = {
+        "openat",     "close",     "read",     "write",      "lseek",     "fstat",
+        "newfstatat", "fstatfs",   "flock",    "fchmod",     "ftruncate", "fallocate",
+        "renameat",   "renameat2", "unlinkat", "getdents64", "fcntl",
+};
+
+/* Splice: the dump goes from the socket through a pipe (grown with F_SETPIPE_SZ) into the file. */
+static const char *const group_splice[] = {
+        "pipe2",
+        "splice",
+};
+
+/*
+ * Sockets both programs serve: accepting, messages with SCM_RIGHTS
+ * (recvmsg, sendmsg), peeking at a stream (recv), waiting with deadlines.
+ */
+static const char *const group_sockets[] = {
+        "accept4", "recvmsg", "sendmsg", "recvfrom", "poll", "ppoll",
+};
+
+/* Dump ids, and json-c's hash seed. */
+static const char *const group_random[] = {
+        "getrandom",
+};
+
+/*
+ * The proxy's files beyond the store: SIGHUP reloads the config (json-c;
+ * glibc's qsort of a large array asks sysinfo for the memory size), reopens
+ * the event log and the store (mkdir -p, realpath); SIGTERM writes
+ * core_pattern back and unlinks the socket, the control socket and the
+ * saved pattern.
+ */
+static const char *const group_proxy_files[] = {
+        "mkdir", "mkdirat", "access", "faccessat", "readlink", "getcwd", "unlink", "sysinfo",
+};
+
+/* The event loop: the kernel socket, signals, the control socket and the proc connector. */
+static const char *const group_proxy_loop[] = {
+        "epoll_wait",
+        "epoll_pwait",
+};
+
+/*
+ * The proxy's own use of sockets: the kernel connection (ack with send,
+ * SO_PEERPIDFD, shutdown), connections to collectors and control clients
+ * (SO_PEERCRED), and netlink through libnl (an automatic port bound and
+ * read back, buffer sizes). socket() has a rule of its own.
+ */
+static const char *const group_proxy_sockets[] = {
+        "sendto", "shutdown", "getsockopt", "setsockopt", "connect", "bind", "getsockname",
+};
+
+/*
+ * pidfds and namespaces: the task's /proc/<pid>/exe link, a cgroup id to
+ * its path (open_by_handle_at on cgroup2, readlink of /proc/self/fd/N), a
+ * path address resolved inside the container (openat2 RESOLVE_IN_ROOT),
+ * and a pidfd for a crash the proc connector announces (lost-dump
+ * accounting asks whether the task was dumpable). ioctl and setns have
+ * rules of their own.
+ */
+static const char *const group_proxy_pidfd[] = {
+        "readlinkat",
+        "open_by_handle_at",
+        "openat2",
+        "pidfd_open",
+};
+
+/* The collector unlinks its path socket on the way out. */
+static const char *const group_collector_files[] = {
+        "unlink",
+};
+
+#ifdef CDP_SANITIZERS
+/*
+ * ASan, LSan and UBSan make raw syscalls of their own, the pre-*at ones on
+ * x86_64: every new thread gets an alternate signal stack, and its stack
+ * bounds from pthread_getattr_np (which asks the CPU affinity); reports
+ * read /proc/self/exe. LeakSanitizer's exit-time check makes the process
+ * dumpable and names its tracer (prctl), and the tracer (a task of its own,
+ * see the clone rule) lists /proc/<pid>/task, ptraces and waits for every
+ * thread and spins with sched_yield.
+ */
+static const char *const group_sanitizers[] = {
+        "sigaltstack", "sched_getaffinity", "readlink", "prctl", "open",
+        "getdents",    "getppid",           "ptrace",   "wait4", "sched_yield",
+};
+#endif
+
+/* ioctl requests the proxy makes. */
+static const unsigned long proxy_ioctls[] = {
+        /* The task's identity, credentials, cgroup and coredump mask: each struct size we may pass. */
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER0_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER1_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER2_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER3_COMPAT),
+        /* The crashing task's network namespace, where its collector listens. */
+        PIDFD_GET_NET_NAMESPACE,
+        /* stdio asks whether stdout is a terminal before its first buffered write. */
+        TCGETS,
+};
+
+static const unsigned long collector_ioctls[] = {
+        TCGETS,
+};
+
+static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                int nr = seccomp_syscall_resolve_name(names[i]);
+                int r;
+
+                /* A misspelt name is our bug; a pseudo number, a syscall this architecture lacks. */
+                if (nr == __NR_SCMP_ERROR)
+                        return -EINVAL;
+                if (nr < 0)
+                        continue;
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+#define ALLOW_GROUP(ctx, group) allow_names((ctx), (group), ARRAY_SIZE(group))
+
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                         SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) requests[i] & LOW32));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* What both programs need: the shared groups, threads only as threads, signals only to ourselves. */
+static int add_common(scmp_filter_ctx ctx)
+{
+        int r;
+
+        r = ALLOW_GROUP(ctx, group_memory);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_threads);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_time);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_signals);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_exit);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_files);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_splice);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_sockets);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_random);
+        if (r < 0)
+                return r;
+
+        /*
+         * clone3 passes its flags in memory, where seccomp cannot look:
+         * ENOSYS makes glibc's pthread_create fall back to clone, whose
+         * flags the rule below checks.
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        if (r < 0)
+                return r;
+#ifdef CDP_SANITIZERS
+        /* LeakSanitizer's tracer is a task of its own (CLONE_VM without CLONE_THREAD); still no namespaces.
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NAMESPACES, 0));
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_sanitizers);
+#else
+        /* Threads only: no new process (fork), no task in new namespaces. */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NAMESPACES, CLONE_THREAD));
+#endif
+        if (r < 0)
+                return r;
+
+        /* raise() and abort() signal a thread of our own process; nobody else is signalled. */
+        return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                                SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) getpid() & LOW32));
+}
+
+static int new_filter(scmp_filter_ctx *ret)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!ctx)
+                return -ENOMEM;
+        /* The kernel's errno on failure, not libseccomp's catch-all -ECANCELED. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+        if (r < 0)
+                return r;
+        /*
+         * Every thread, those started before the filter included; threads
+         * started later inherit it. NO_NEW_PRIVS stays on (libseccomp's
+         * default): nothing we run may gain privileges through exec.
+         */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+        if (r < 0)
+                return r;
+        r = add_common(ctx);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+static int load(scmp_filter_ctx ctx)
+{
+        int r = seccomp_load(ctx);
+
+        /* With TSYNC, a positive value is a thread that could not take the filter. */
+        return r > 0 ? -EBUSY : r;
+}
+
+int sandbox_apply_proxy(void)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        static const int netlink_protocols[] = { NETLINK_CONNECTOR, NETLINK_SOCK_DIAG };
+        int r;
+
+        r = new_filter(&ctx);
+        if (r < 0)
+                return r;
+        r = ALLOW_GROUP(ctx, group_proxy_files);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_proxy_loop);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_proxy_sockets);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_proxy_pidfd);
+        if (r >= 0)
+                r = allow_ioctls(ctx, proxy_ioctls, ARRAY_SIZE(proxy_ioctls));
+        if (r < 0)
+                return r;
+
+        /*
+         * socket(): AF_UNIX for collectors; netlink only for the proc
+         * connector and sock_diag (UNIX_DIAG). No IP or packet sockets, no
+         * other netlink family (routing, audit, uevents, ...).
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) AF_UNIX));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(netlink_protocols); i++) {
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) AF_NETLINK),
+                                     SCMP_A2(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) netlink_protocols[i]));
+                if (r < 0)
+                        return r;
+        }
+
+        /*
+         * setns() only into a network namespace (a container's, where its
+         * collector listens) and back; never a mount, user or pid namespace
+         * (trust rule 6), nor nstype 0, which takes whatever the fd is.
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setns), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) CLONE_NEWNET));
+        if (r < 0)
+                return r;
+
+        return load(ctx);
+}
+
+int sandbox_apply_collector(void)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        /* No socket, connect, setns, netlink, file handles or pidfds: it only accepts on its own socket. */
+        r = new_filter(&ctx);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_collector_files);
+        if (r >= 0)
+                r = allow_ioctls(ctx, collector_ioctls, ARRAY_SIZE(collector_ioctls));
+        if (r < 0)
+                return r;
+        return load(ctx);
+}

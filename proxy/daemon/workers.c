@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/io.h"
+#include "proxy/daemon/workers.h"
+
+/* Workers run splice loops and small parsers, never deep recursion; small stacks keep RSS low. */
+#define WORKER_STACK_SIZE (256U * 1024U)
+
+struct worker_pool {
+        pthread_mutex_t lock;
+        pthread_cond_t work; /* an item was queued, or stop */
+        pthread_cond_t idle; /* an item finished */
+        void **queue;        /* ring buffer */
+        size_t max_queue, head, n_queued;
+        size_t running; /* items being worked on */
+        unsigned n_threads, idle_threads, max_threads;
+        pthread_t *threads;
+        size_t threads_allocated;
+        bool stop;
+        worker_fn fn;
+        void *userdata;
+};
+
+static void *worker_main(void *arg)
+{
+        struct worker_pool *p = arg;
+
+        pthread_mutex_lock(&p->lock);
+        for (;;) {
+                while (p->n_queued == 0 && !p->stop) {
+                        p->idle_threads++;
+                        pthread_cond_wait(&p->work, &p->lock);
+                        p->idle_threads--;
+                }
+                if (p->n_queued == 0 && p->stop)
+                        break;
+
+                void *item = p->queue[p->head];
+                p->head = (p->head + 1) % p->max_queue;
+                p->n_queued--;
+                p->running++;
+                pthread_mutex_unlock(&p->lock);
+
+                p->fn(item, p->userdata);
+
+                pthread_mutex_lock(&p->lock);
+                p->running--;
+                pthread_cond_broadcast(&p->idle);
+        }
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+}
+
+int workers_new(unsigned max_threads, size_t max_queue, worker_fn fn, void *userdata,
+                struct worker_pool **ret)
+{
+        struct worker_pool *p;
+
+        if (max_threads == 0 || max_queue == 0)
+                return -EINVAL;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->queue = calloc(max_queue, sizeof(void *));
+        if (!p->queue) {
+                free(p);
+                return -ENOMEM;
+        }
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->work, NULL);
+        pthread_cond_init(&p->idle, NULL);
+        p->max_queue = max_queue;
+        p->max_threads = max_threads;
+        p->fn = fn;
+        p->userdata = userdata;
+        *ret = p;
+        return 0;
+}
+
+/* Called with the lock held. */
+static int start_thread(struct worker_pool *p)
+{
+        pthread_attr_t attr;
+        sigset_t all, old;
+        int r;
+
+        if (p->n_threads >= p->threads_allocated) {
+                size_t n = p->threads_allocated ? p->threads_allocated * 2 : 8;
+                pthread_t *t = realloc(p->threads, n * sizeof(pthread_t));
+                if (!t)
+                        return -ENOMEM;
+                p->threads = t;
+                p->threads_allocated = n;
+        }
+
+        pthread_attr_init(&attr);
+        (void) pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+        /* Signals belong to the event loop's signalfd: workers start with all blocked. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = pthread_create(&p->threads[p->n_threads], &attr, worker_main, p);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                return -r;
+        p->n_threads++;
+        return 0;
+}
+
+int workers_submit(struct worker_pool *p, void *item)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&p->lock);
+        if (p->n_queued >= p->max_queue || p->stop) {
+                pthread_mutex_unlock(&p->lock);
+                return -EAGAIN;
+        }
+        p->queue[(p->head + p->n_queued) % p->max_queue] = item;
+        p->n_queued++;
+        if (p->idle_threads < p->n_queued && p->n_threads < p->max_threads)
+                r = start_thread(p);
+        pthread_cond_signal(&p->work);
+        pthread_mutex_unlock(&p->lock);
+
+        /* A thread that could not be started is not fatal while another one runs. */
+        return r < 0 && p->n_threads == 0 ? r : 0;
+}
+
+void workers_counts(struct worker_pool *p, size_t *ret_queued, size_t *ret_running)
+{
+        pthread_mutex_lock(&p->lock);
+        if (ret_queued)
+                *ret_queued = p->n_queued;
+        if (ret_running)
+                *ret_running = p->running;
+        pthread_mutex_unlock(&p->lock);
+}
+
+void workers_set_max_threads(struct worker_pool *p, unsigned max_threads)
+{
+        pthread_mutex_lock(&p->lock);
+        if (max_threads > 0)
+                p->max_threads = max_threads;
+        pthread_mutex_unlock(&p->lock);
+}
+
+int workers_wait_idle(struct worker_pool *p, unsigned long long deadline_usec)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&p->lock);
+        while (p->n_queued > 0 || p->running > 0) {
+                usec_t now = io_now();
+                if (now >= deadline_usec) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                /* pthread_cond_timedwait wants CLOCK_REALTIME; wake at least every 100 ms. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                usec_t wait = MIN(deadline_usec - now, 100 * USEC_PER_MSEC);
+                ts.tv_nsec += (long) (wait % USEC_PER_SEC) * 1000;
+                ts.tv_sec += (time_t) (wait / USEC_PER_SEC) + ts.tv_nsec / 1000000000L;
+                ts.tv_nsec %= 1000000000L;
+                pthread_cond_timedwait(&p->idle, &p->lock, &ts);
+        }
+        pthread_mutex_unlock(&p->lock);
+        return r;
+}
+
+void workers_free(struct worker_pool *p)
+{
+        if (!p)
+                return;
+        pthread_mutex_lock(&p->lock);
+        p->stop = true;
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->lock);
+        for (unsigned i = 0; i < p->n_threads; i++)
+                pthread_join(p->threads[i], NULL);
+        pthread_cond_destroy(&p->work);
+        pthread_cond_destroy(&p->idle);
+        pthread_mutex_destroy(&p->lock);
+        free(p->threads);
+        free(p->queue);
+        free(p);
+}

@@ -39,7 +39,7 @@ static const char *const listen_keys[] = { "path", "protocol" };
 static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "max_concurrent",
                                            "per_container" };
-static const char *const per_container_keys[] = { "dumps", "interval" };
+static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
 static const char *const route_keys[] = { "name",     "match", "action",     "address",
                                           "fallback", "trust", "pass_pidfd", "expose_host" };
 static const char *const match_keys[] = { "container", "runtime", "container_id", "pod_uid",
@@ -103,6 +103,7 @@ static int config_new(const char *source, struct config **ret)
                 .collector_timeout = 2 * USEC_PER_SEC,
                 .dump_timeout = 5 * 60 * USEC_PER_SEC,
                 .max_concurrent = 64,
+                .per_container_concurrent = CONFIG_DEFAULT_PER_CONTAINER_CONCURRENT,
         };
         *ret = TAKE_PTR(c);
         return 0;
@@ -211,23 +212,34 @@ static void parse_store(struct parser *p, struct json_object *o, struct config *
 static void parse_per_container(struct parser *p, struct json_object *o, struct limits *l)
 {
         struct json_object *v;
+        bool dumps, interval;
         uint64_t u;
 
         if (parser_expect(p, o, json_type_object, "an object") < 0)
                 return;
         parser_check_keys(p, o, per_container_keys, ARRAY_SIZE(per_container_keys));
-        /* Half a limit is a mistake, not a default: both keys are required. */
+        dumps = json_object_object_get_ex(o, "dumps", NULL);
+        interval = json_object_object_get_ex(o, "interval", NULL);
+        /* Half a rate is a mistake, not a default: "dumps" and "interval" come together. */
+        if (dumps != interval)
+                parser_report(p, LOCATE_VALUE,
+                              "missing required key \"%s\" (a rate needs both \"dumps\" and "
+                              "\"interval\")",
+                              dumps ? "interval" : "dumps");
         if (parser_enter(p, o, "dumps", &v)) {
                 if (parser_get_uint(p, v, 1, UINT32_MAX, &u) >= 0)
                         l->per_container_dumps = (unsigned) u;
                 parser_leave(p);
-        } else
-                parser_report(p, LOCATE_VALUE, "missing required key \"dumps\"");
+        }
         if (parser_enter(p, o, "interval", &v)) {
                 (void) parser_get_duration(p, v, &l->per_container_interval);
                 parser_leave(p);
-        } else
-                parser_report(p, LOCATE_VALUE, "missing required key \"interval\"");
+        }
+        if (parser_enter(p, o, "concurrent", &v)) {
+                if (parser_get_uint(p, v, 1, 4096, &u) >= 0)
+                        l->per_container_concurrent = (unsigned) u;
+                parser_leave(p);
+        }
 }
 
 static void parse_limits(struct parser *p, struct json_object *o, struct limits *l)

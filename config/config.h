@@ -84,9 +84,14 @@ struct limits {
         usec_t collector_timeout;     /* default 2 s */
         usec_t dump_timeout;          /* default 5 min, from accept to the end of the dump */
         unsigned max_concurrent;      /* default 64 */
-        unsigned per_container_dumps; /* 0: no per-container limit */
+        unsigned per_container_dumps; /* 0: no per-container rate limit */
         usec_t per_container_interval;
+        unsigned per_container_concurrent; /* dumps of one container in flight at once; default 8 */
 };
+
+/* The longest duration a config may give: deadlines computed from it never wrap. */
+#define CONFIG_DURATION_MAX                     ((usec_t) 24 * 3600 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_PER_CONTAINER_CONCURRENT 8
 
 /* Fixed by interface.md, whatever the build prefix. */
 #define CONFIG_DEFAULT_PATH    "/etc/coredump-proxy/config.json"

@@ -177,7 +177,8 @@ int values_parse_duration(const char *s, usec_t *ret)
         for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
                 if (strcmp(s + n, units[i].suffix) != 0)
                         continue;
-                if (overflow || v > UINT64_MAX / units[i].usec)
+                /* Bounded, so that no deadline computed from a duration can wrap. */
+                if (overflow || v > CONFIG_DURATION_MAX / units[i].usec)
                         return -ERANGE;
                 *ret = v * units[i].usec;
                 return 0;

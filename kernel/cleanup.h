@@ -114,3 +114,22 @@ static inline char *mfree_str(char *p)
         free(p);
         return NULL;
 }
+
+/*
+ * A vocabulary that is a public interface (outcomes, reasons, runtimes,
+ * modes) is an enum with one string table: these define its lookups.
+ */
+#define DEFINE_STRING_TABLE_LOOKUP(name, type, table)                       \
+        const char *name##_to_string(type v)                                \
+        {                                                                   \
+                if ((size_t) v >= ARRAY_SIZE(table))                        \
+                        return NULL;                                        \
+                return table[v];                                            \
+        }                                                                   \
+        int name##_from_string(const char *s)                               \
+        {                                                                   \
+                for (size_t i = 0; s && i < ARRAY_SIZE(table); i++)         \
+                        if (table[i] && __builtin_strcmp(table[i], s) == 0) \
+                                return (int) i;                             \
+                return -EINVAL;                                             \
+        }

@@ -19,6 +19,16 @@
 #include "proxy/protocol/collector-msg.h"
 #include "kernel/cleanup.h"
 
+/* Message 1 as the proxy formats it: from the record a parsed request describes. */
+static int format_q(const struct collector_request *q, char **ret, size_t *ret_len)
+{
+        struct record_container c;
+        struct dump_record rec;
+
+        collector_request_record(q, &c, &rec);
+        return collector_request_format(&rec, q->max_bytes, q->deadline_ms, ret, ret_len);
+}
+
 /*
  * What a sender writes of one string (collector-msg.c's SEND_STRING_MAX). A
  * parser takes up to four times as much, so the formatters cut free text to
@@ -75,8 +85,8 @@ static void fuzz_request(const char *buf, size_t len)
         CHECK(a.version == COLLECTOR_PROTOCOL_VERSION && a.id && a.id[0]);
         CHECK(a.has_container || (!a.runtime && !a.container_id && !a.pod_uid));
 
-        r = collector_request_format(&a, &doc, &doc_len);
-        if (r == -EINVAL && (too_long(a.id) || too_long(a.time) || too_long(a.runtime) ||
+        r = format_q(&a, &doc, &doc_len);
+        if (r == -EINVAL && (too_long(a.id) || too_long(a.time) || too_long(a.mode) || too_long(a.runtime) ||
                              too_long(a.container_id) || too_long(a.pod_uid)))
                 return;
         if (r == -EMSGSIZE) {
@@ -90,7 +100,7 @@ static void fuzz_request(const char *buf, size_t len)
                 _cleanup_free_ char *t = NULL;
 
                 bare.cmdline = NULL;
-                CHECK(collector_request_format(&bare, &t, NULL) == -EMSGSIZE);
+                CHECK(format_q(&bare, &t, NULL) == -EMSGSIZE);
                 return;
         }
         CHECK(r == 0 || r == -ENOMEM);
@@ -109,7 +119,7 @@ static void fuzz_request(const char *buf, size_t len)
         CHECK(str_cut_of(a.comm, b.comm) && str_cut_of(a.exe, b.exe) && str_cut_of(a.cmdline, b.cmdline) &&
               str_cut_of(a.host_cgroup, b.host_cgroup));
 
-        r = collector_request_format(&b, &again, &again_len);
+        r = format_q(&b, &again, &again_len);
         CHECK(r == 0 || r == -ENOMEM);
         if (r == 0)
                 check_stable(doc, doc_len, again, again_len);

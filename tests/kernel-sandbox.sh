@@ -211,7 +211,7 @@ chown 65534:65534 "$d/unpriv"
 t_ok "unprivileged collector starts" start_collector "$ct_holder" "$ct_cg" "$d/unpriv" --user \
 	--address "$d/unpriv/collector.sock"
 check_threads "collector as uid 65534" "$COLLECTOR_PID" "$NO_CAPS" -
-t_is "$(stat -c %u:%a "$d/unpriv/collector.sock")" 65534:755 "its socket belongs to uid 65534, mode 0755"
+t_is "$(stat -c %u:%a "$d/unpriv/collector.sock")" 65534:600 "its socket belongs to uid 65534, mode 0600 (only the proxy may connect)"
 out=$(t_container_run "$ct_holder" "$ct_cg" "$T_HELPERS/cdp-crasher" --name sbx-unpriv --size 1048576)
 ev=$(t_event "$d" sbx-unpriv)
 id=$(t_jq "$ev" .id)

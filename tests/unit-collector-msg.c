@@ -12,6 +12,16 @@
 #include "kernel/cleanup.h"
 #include "tests/tap.h"
 
+/* Message 1 as the proxy formats it: from the record a parsed request describes. */
+static int format_q(const struct collector_request *q, char **ret, size_t *ret_len)
+{
+        struct record_container c;
+        struct dump_record rec;
+
+        collector_request_record(q, &c, &rec);
+        return collector_request_format(&rec, q->max_bytes, q->deadline_ms, ret, ret_len);
+}
+
 #define FFFD "\xef\xbf\xbd"
 
 static int parse_request(const char *s, struct collector_request *ret)
@@ -49,6 +59,7 @@ static void test_request_roundtrip(void)
                 .cmdline = (char *) "app --flag=\\x \xf0\x9f\x98\x80",
                 .signal = 11,
                 .time = (char *) "2025-11-27T13:56:00.123456Z",
+                .mode = (char *) "request",
                 .has_container = true,
                 .runtime = (char *) "containerd",
                 .container_id = (char *) "c0ffee",
@@ -60,14 +71,14 @@ static void test_request_roundtrip(void)
         };
         size_t n = 0;
 
-        is_int(collector_request_format(&r, &s, &n), 0, "request: format a full request");
+        is_int(format_q(&r, &s, &n), 0, "request: format a full request");
         ok(s && n == strlen(s), "request: length matches");
         is_str(s,
-               "{\"version\":1,\"id\":\"0123456789abcdef\",\"pid\":7,\"uid\":1000,\"gid\":4294967295,"
-               "\"comm\":\"my \\\"app\\\"\\n\",\"exe\":\"/usr/bin/\xc3\xa9t\xc3\xa9\","
-               "\"cmdline\":\"app --flag=\\\\x \xf0\x9f\x98\x80\",\"signal\":11,"
-               "\"time\":\"2025-11-27T13:56:00.123456Z\",\"container\":{\"runtime\":\"containerd\","
+               "{\"version\":1,\"id\":\"0123456789abcdef\",\"time\":\"2025-11-27T13:56:00.123456Z\","
+               "\"pid\":7,\"uid\":1000,\"gid\":4294967295,\"comm\":\"my \\\"app\\\"\\n\",\"signal\":11,"
+               "\"mode\":\"request\",\"container\":{\"runtime\":\"containerd\","
                "\"id\":\"c0ffee\",\"pod_uid\":\"11111111-2222-3333-4444-555555555555\"},"
+               "\"exe\":\"/usr/bin/\xc3\xa9t\xc3\xa9\",\"cmdline\":\"app --flag=\\\\x \xf0\x9f\x98\x80\","
                "\"max_bytes\":1099511627776,\"deadline_ms\":299500,\"host_pid\":4242,"
                "\"host_cgroup\":\"/kubepods.slice/x.scope\"}",
                "request: wire form, field names of the interface");
@@ -83,6 +94,7 @@ static void test_request_roundtrip(void)
         is_str(back.cmdline, r.cmdline, "request: cmdline with backslash and emoji");
         is_int(back.signal, 11, "request: signal");
         is_str(back.time, r.time, "request: time");
+        is_str(back.mode, "request", "request: mode");
         ok(back.has_container, "request: has a container");
         is_str(back.runtime, "containerd", "request: runtime");
         is_str(back.container_id, "c0ffee", "request: container id");
@@ -111,11 +123,11 @@ static void test_request_unknown(void)
                 .deadline_ms = 5,
         };
 
-        is_int(collector_request_format(&r, &s, NULL), 0, "unknown: format a request that knows little");
+        is_int(format_q(&r, &s, NULL), 0, "unknown: format a request that knows little");
         is_str(s,
-               "{\"version\":1,\"id\":\"x\",\"pid\":null,\"uid\":null,\"gid\":null,\"comm\":null,"
-               "\"exe\":null,\"cmdline\":null,\"signal\":null,\"time\":null,\"container\":null,"
-               "\"max_bytes\":null,\"deadline_ms\":5}",
+               "{\"version\":1,\"id\":\"x\",\"time\":null,\"pid\":null,\"uid\":null,\"gid\":null,"
+               "\"comm\":null,\"signal\":null,\"mode\":null,\"container\":null,\"exe\":null,"
+               "\"cmdline\":null,\"max_bytes\":null,\"deadline_ms\":5}",
                "unknown: nulls, and no host fields");
         is_int(parse_request(s, &back), 0, "unknown: parse it back");
         ok(back.pid == -1 && back.uid == -1 && back.gid == -1 && back.host_pid == -1,
@@ -130,7 +142,7 @@ static void test_request_unknown(void)
         s = mfree_str(s);
         r.has_container = true;
         r.runtime = (char *) "docker";
-        is_int(collector_request_format(&r, &s, NULL), 0, "unknown: format a container without pod");
+        is_int(format_q(&r, &s, NULL), 0, "unknown: format a container without pod");
         ok(s && strstr(s, "\"container\":{\"runtime\":\"docker\",\"id\":null}"), "unknown: no pod_uid key");
         is_int(parse_request(s, &back), 0, "unknown: parse it back");
         ok(back.has_container && !back.pod_uid && !back.container_id, "unknown: container, no pod uid");
@@ -154,21 +166,19 @@ static void test_request_format_errors(void)
         struct collector_request r = { .id = (char *) "x", .pid = -1, .uid = -1, .gid = -1, .host_pid = -1 };
 
         r.id = NULL;
-        is_int(collector_request_format(&r, &s, NULL), -EINVAL, "format: a request needs an id");
+        is_int(format_q(&r, &s, NULL), -EINVAL, "format: a request needs an id");
         r.id = (char *) "";
-        is_int(collector_request_format(&r, &s, NULL), -EINVAL, "format: an empty id");
+        is_int(format_q(&r, &s, NULL), -EINVAL, "format: an empty id");
         r.id = (char *) "x";
         r.uid = 4294967296LL;
-        is_int(collector_request_format(&r, &s, NULL), -EINVAL, "format: uid above UINT32_MAX");
+        is_int(format_q(&r, &s, NULL), -EINVAL, "format: uid above UINT32_MAX");
         r.uid = -1;
         r.pid = 1LL << 40;
-        is_int(collector_request_format(&r, &s, NULL), -EINVAL, "format: pid beyond pid_t");
+        is_int(format_q(&r, &s, NULL), -EINVAL, "format: pid beyond pid_t");
         r.pid = -1;
         r.signal = -3;
-        is_int(collector_request_format(&r, &s, NULL), -EINVAL, "format: negative signal");
+        is_int(format_q(&r, &s, NULL), -EINVAL, "format: negative signal");
         r.signal = 0;
-        r.version = 2;
-        is_int(collector_request_format(&r, &s, NULL), -EPROTONOSUPPORT, "format: only version 1 is spoken");
         is_str(s, "sentinel", "format: ret untouched on failure");
 }
 
@@ -188,7 +198,7 @@ static void test_request_long_strings(void)
                 cmd[i] = (char) ('a' + i % 26);
         cmd[i] = '\0';
         r.cmdline = cmd;
-        is_int(collector_request_format(&r, &s, &n), 0, "long: 200 KB cmdline still formats");
+        is_int(format_q(&r, &s, &n), 0, "long: 200 KB cmdline still formats");
         ok(n <= COLLECTOR_MSG_MAX, "long: message within COLLECTOR_MSG_MAX (%zu)", n);
         ok(n > COLLECTOR_MSG_MAX - 64, "long: and close to it");
         is_int(collector_request_parse(s, n, &back), 0, "long: parses");
@@ -199,7 +209,7 @@ static void test_request_long_strings(void)
 
         /* controls expand sixfold when escaped */
         memset(cmd, '\x01', 200000);
-        is_int(collector_request_format(&r, &s, &n), 0, "long: 200 KB of control characters");
+        is_int(format_q(&r, &s, &n), 0, "long: 200 KB of control characters");
         ok(n <= COLLECTOR_MSG_MAX && n > COLLECTOR_MSG_MAX - 64, "long: fits tightly (%zu)", n);
         is_int(collector_request_parse(s, n, &back), 0, "long: parses");
         ok(back.cmdline && strlen(back.cmdline) > 10000, "long: keeps %zu bytes",
@@ -212,7 +222,7 @@ static void test_request_long_strings(void)
                 cmd[i] = '\xc3';
                 cmd[i + 1] = '\xa9';
         }
-        is_int(collector_request_format(&r, &s, &n), 0, "long: 100000 two-byte characters");
+        is_int(format_q(&r, &s, &n), 0, "long: 100000 two-byte characters");
         is_int(collector_request_parse(s, n, &back), 0, "long: parses");
         ok(back.cmdline && strlen(back.cmdline) % 2 == 0 && !strstr(back.cmdline, FFFD),
            "long: no character cut in half");
@@ -225,7 +235,7 @@ static void test_request_long_strings(void)
         exe[10000] = '\0';
         r.exe = exe;
         r.comm = exe;
-        is_int(collector_request_format(&r, &s, &n), 0, "long: 10000 invalid bytes in exe and comm");
+        is_int(format_q(&r, &s, &n), 0, "long: 10000 invalid bytes in exe and comm");
         is_int(collector_request_parse(s, n, &back), 0, "long: parses");
         is_int(back.exe ? strlen(back.exe) : 0, 4096 * 3, "long: exe cut to 4096 bytes, each one U+FFFD");
         collector_request_done(&back);
@@ -235,7 +245,7 @@ static void test_request_long_strings(void)
         /* identifiers are never cut: a changed id would not match message 3 */
         memset(exe, 'i', 10000);
         r.id = exe;
-        is_int(collector_request_format(&r, &s, &n), -EINVAL, "long: an oversized id is refused");
+        is_int(format_q(&r, &s, &n), -EINVAL, "long: an oversized id is refused");
         is_int(collector_dump_format(exe, &s, &n), -EINVAL, "long: also in message 3");
 }
 

@@ -597,9 +597,10 @@ static void test_durations(void)
                 { "5m", 300000000 },
                 { "1h", 3600000000ULL },
                 { "007s", 7000000 },
-                { "18446744073709ms", 18446744073709000ULL },
-                { "5124095576h", 5124095576ULL * 3600000000ULL },
-                { "18446744073709551ms", 18446744073709551000ULL },
+                /* The longest a config may give: no deadline computed from it can wrap. */
+                { "24h", 86400000000ULL },
+                { "1440m", 86400000000ULL },
+                { "86400000ms", 86400000000ULL },
         };
         static const char *const bad[] = {
                 "",
@@ -621,6 +622,10 @@ static void test_durations(void)
                 "1d",
                 "5sm",
                 "5ms5",
+                "25h",
+                "86401s",
+                "86400001ms",
+                "18446744073709ms",
                 "18446744073709552ms",
                 "5124095577h",
                 "99999999999999999999999s",

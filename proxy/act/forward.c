@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+/*
+ * One forward: where the collector is (the task's own network namespace,
+ * never the host's), who listens there (trust), then the collector
+ * protocol: request and answer while the kernel still waits for its ack,
+ * the stream handed over, and the collector's result.
+ */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -12,31 +19,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "proxy/protocol/collector-msg.h"
 #include "kernel/cleanup.h"
 #include "kernel/coredump-proto.h"
 #include "kernel/fdpass.h"
 #include "kernel/netns.h"
 #include "kernel/pidfd.h"
-#include "proxy/dump/event.h"
 #include "proxy/act/forward.h"
+#include "proxy/act/trust.h"
 #include "proxy/base/log.h"
-
-/* Why a forward did not happen: these become the event's reason when the fallback runs. */
-#define REASON_HOST_TASK    "host-task"
-#define REASON_TASK_GONE    "task-gone"
-#define REASON_HOST_NETWORK "host-network"
-#define REASON_NO_COLLECTOR "no-collector"
-#define REASON_UNTRUSTED    "untrusted-collector"
-#define REASON_TIMEOUT      "collector-timeout"
-#define REASON_DECLINED     "collector-declined"
-#define REASON_ERROR        "collector-error"
-
-static int fallback(struct dump *d, const char *reason)
-{
-        d->reason = reason;
-        return 0;
-}
+#include "proxy/intake/socket.h"
+#include "proxy/protocol/collector-msg.h"
 
 /*
  * A path address names a socket inside the task's root. It is resolved
@@ -54,6 +46,7 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
         };
         char proc[64];
         struct stat st;
+        int r;
 
         /* Only reached with proc_valid: identify kept /proc/<pid>, bound to the task. */
         if (!d->task.have_proc_dir)
@@ -73,7 +66,7 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
                 return -ENOTSOCK;
 
         (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", sock);
-        int r = netns_sockaddr_un(proc, ret_sa, ret_len);
+        r = netns_sockaddr_un(proc, ret_sa, ret_len);
         if (r < 0)
                 return r;
         *ret_fd = TAKE_FD(sock);
@@ -82,101 +75,19 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
 
 static int connect_collector(struct dump *d, int netns_fd, usec_t deadline)
 {
-        const char *address = d->route->address ? d->route->address : CONFIG_DEFAULT_ADDRESS;
         _cleanup_close_ int path_fd = -EBADF;
         struct sockaddr_un sa;
         socklen_t len;
         int r;
 
-        if (address[0] == '/') {
-                r = resolve_path_address(d, address, &path_fd, &sa, &len);
-                if (r < 0)
-                        return r;
-        } else {
-                r = netns_sockaddr_un(address, &sa, &len);
-                if (r < 0)
-                        return r;
-        }
+        if (d->collector_address[0] == '/')
+                r = resolve_path_address(d, d->collector_address, &path_fd, &sa, &len);
+        else
+                r = netns_sockaddr_un(d->collector_address, &sa, &len);
+        if (r < 0)
+                return r;
         /* Created inside the task's namespace: that is where abstract names are looked up. */
         return netns_connect_unix(netns_fd, SOCK_SEQPACKET, &sa, len, deadline);
-}
-
-/*
- * Trust: the process that listens must belong to the crashing task's own
- * container, or (trust "pod") to the same Kubernetes pod. Its identity is
- * its pidfd, taken from the connected socket; its cgroup is resolved like
- * the task's. Anything else (a host process, another container) is refused.
- */
-static int check_trust(struct dump *d, int sock, const struct dump_env *env, char **ret_why)
-{
-        _cleanup_close_ int pidfd = -EBADF;
-        _cleanup_free_ char *path = NULL;
-        struct cdp_pidfd_info info;
-        struct container_info peer = {};
-        bool same;
-        int r;
-
-        pidfd = pidfd_from_peer(sock);
-        if (pidfd < 0)
-                return pidfd;
-        r = pidfd_get_info(pidfd, PIDFD_INFO_PID | PIDFD_INFO_CGROUPID, &info);
-        if (r < 0)
-                return r;
-        r = identify_cgroup_path(pidfd, &env->identify, info.cgroupid, info.tgid, &path);
-        if (r < 0)
-                return r;
-        r = container_resolve(path, &peer);
-        if (r < 0)
-                return r;
-
-        if (r == 0)
-                same = false;
-        else if (peer.runtime == d->container.runtime && strcmp(peer.id, d->container.id) == 0)
-                same = true;
-        else
-                same = d->route->trust == TRUST_POD && peer.pod_uid && d->container.pod_uid &&
-                       strcmp(peer.pod_uid, d->container.pod_uid) == 0;
-
-        if (!same && asprintf(ret_why, "listener pid %u in cgroup %s", info.tgid, path) < 0)
-                *ret_why = NULL;
-        container_info_done(&peer);
-        return same;
-}
-
-static int send_request(struct dump *d, int sock)
-{
-        _cleanup_free_ char *msg = NULL;
-        const struct task_identity *t = &d->task;
-        char time[32];
-        size_t len = 0;
-        usec_t now = io_now();
-        int r;
-
-        event_format_time(d->accepted_wall, time);
-        struct collector_request req = {
-                .version = COLLECTOR_PROTOCOL_VERSION,
-                .id = d->id,
-                .pid = t->ns_pid > 0 ? (int64_t) t->ns_pid : -1,
-                .uid = t->ns_uid,
-                .gid = t->ns_gid,
-                .comm = t->comm[0] ? (char *) t->comm : NULL,
-                .exe = t->exe,
-                .cmdline = t->cmdline,
-                .signal = t->signal,
-                .time = time,
-                .has_container = true,
-                .runtime = (char *) runtime_to_string(d->container.runtime),
-                .container_id = d->container.id,
-                .pod_uid = d->container.pod_uid,
-                .deadline_ms = d->deadline > now ? (d->deadline - now) / USEC_PER_MSEC : 0,
-                .host_pid = d->route->expose_host ? (int64_t) t->pid : -1,
-                .host_cgroup = d->route->expose_host ? t->cgroup_path : NULL,
-        };
-
-        r = collector_request_format(&req, &msg, &len);
-        if (r < 0)
-                return r;
-        return fdpass_send(sock, msg, len, NULL, 0);
 }
 
 /* Receives one message of the protocol; no fds may come with it. */
@@ -194,130 +105,185 @@ static int recv_message(int sock, char *buf, size_t size, usec_t deadline, size_
         return 0;
 }
 
-static int hand_over(struct dump *d, int sock)
+/* Where the collector can be: the task's own network namespace, held open in *ret_netns. */
+static struct act_result locate(struct dump *d, const struct dump_env *env, int *ret_netns)
+{
+        _cleanup_close_ int netns = -EBADF;
+        uint64_t ino;
+
+        if (!d->in_container)
+                return act_fallback(REASON_HOST_TASK);
+        if (!d->task.proc_valid)
+                return act_fallback(REASON_TASK_GONE);
+        netns = pidfd_get_namespace(d->pidfd, PIDFD_GET_NET_NAMESPACE);
+        if (netns < 0 || identify_namespace_facts(d->pidfd, &env->identify, &d->task) < 0)
+                return act_fallback(REASON_TASK_GONE);
+        /* The ids the collector sees are known now. */
+        dump_describe(d);
+        if (netns_inode(netns, &ino) < 0 || ino == env->host_netns)
+                return act_fallback(REASON_HOST_NETWORK);
+        *ret_netns = TAKE_FD(netns);
+        return act_continue();
+}
+
+/* Connects, and makes sure the listener is the container's own. */
+static struct act_result reach(struct dump *d, const struct dump_env *env, int netns, usec_t deadline)
+{
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = connect_collector(d, netns, deadline);
+        if (r < 0) {
+                log_debug("%s: no collector at %s: %s", d->id, d->collector_address, strerror(-r));
+                return act_fallback(r == -ETIMEDOUT ? REASON_COLLECTOR_TIMEOUT : REASON_NO_COLLECTOR);
+        }
+        /* Published for a stop that shuts down every dump in flight. */
+        __atomic_store_n(&d->collector_fd, r, __ATOMIC_RELEASE);
+
+        r = trust_check_listener(d, d->collector_fd, env, &why);
+        if (r <= 0) {
+                log_warning("%s: refusing collector at %s: %s", d->id, d->collector_address,
+                            r < 0 ? strerror(-r)
+                            : why ? why
+                                  : "not in the task's container");
+                return act_fallback(REASON_UNTRUSTED_COLLECTOR);
+        }
+        return act_continue();
+}
+
+/* Messages 1 and 2: the kernel still waits for its ack, so a no costs nothing. */
+static struct act_result offer(struct dump *d, char *buf, usec_t deadline)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct collector_answer answer = {};
+        usec_t now = io_now();
+        size_t len = 0;
+        int r;
+
+        r = collector_request_format(
+                &d->record, 0, d->deadline > now ? (d->deadline - now) / USEC_PER_MSEC : 0, &msg, &len);
+        if (r >= 0)
+                r = fdpass_send(d->collector_fd, msg, len, NULL, 0);
+        if (r < 0)
+                return act_fallback(REASON_COLLECTOR_ERROR);
+
+        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, deadline, &len);
+        if (r == -ETIMEDOUT)
+                return act_fallback(REASON_COLLECTOR_TIMEOUT);
+        if (r >= 0)
+                r = collector_answer_parse(buf, len, &answer);
+        if (r < 0) {
+                log_warning("%s: collector at %s answered badly: %s", d->id, d->collector_address,
+                            strerror(-r));
+                return act_fallback(REASON_COLLECTOR_ERROR);
+        }
+        if (!answer.accept) {
+                log_info("%s: collector declined: %s", d->id, answer.reason ? answer.reason : "(no reason)");
+                collector_answer_done(&answer);
+                return act_fallback(REASON_COLLECTOR_DECLINED);
+        }
+        collector_answer_done(&answer);
+        return act_continue();
+}
+
+/* Message 3: the stream, positioned at the ELF start (ack and mark come first). */
+static struct act_result hand_over(struct dump *d)
 {
         _cleanup_free_ char *msg = NULL;
         int fds[2] = { d->fd, d->pidfd };
         size_t len = 0;
         int r;
 
+        r = intake_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
+        if (r < 0)
+                return act_done(OUTCOME_FAILED, intake_failure_reason(r));
         r = collector_dump_format(d->id, &msg, &len);
-        if (r < 0)
-                return r;
-        return fdpass_send(sock, msg, len, fds, d->route->pass_pidfd && d->pidfd >= 0 ? 2 : 1);
-}
-
-static int await_result(struct dump *d, int sock, char *buf)
-{
-        struct collector_result res = {};
-        size_t len = 0;
-        int r;
-
-        r = recv_message(sock, buf, COLLECTOR_MSG_MAX + 1, d->deadline, &len);
-        if (r < 0)
-                return r;
-        r = collector_result_parse(buf, len, &res);
-        if (r < 0)
-                return r;
-        if (res.has_bytes) {
-                d->have_bytes = true;
-                d->bytes = res.bytes;
-        }
-        d->collector_path = TAKE_PTR(res.path);
-        if (res.error)
-                log_warning("%s: collector reports: %s", d->id, res.error);
-        collector_result_done(&res);
-        return 0;
-}
-
-int forward_dump(struct dump *d, const struct dump_env *env)
-{
-        const struct limits *lim = &d->setup->config->limits;
-        _cleanup_close_ int netns = -EBADF;
-        _cleanup_free_ char *why = NULL;
-        /* On the worker's stack: every forward needs it, and messages are bounded. */
-        char buf[COLLECTOR_MSG_MAX + 1];
-        struct collector_answer answer = {};
-        uint64_t ino;
-        usec_t answer_deadline;
-        size_t len = 0;
-        int r;
-
-        d->collector_address = strdup(d->route->address ? d->route->address : CONFIG_DEFAULT_ADDRESS);
-
-        /* Only a container's own namespace can hold its collector. */
-        if (!d->in_container)
-                return fallback(d, REASON_HOST_TASK);
-        if (!d->task.proc_valid)
-                return fallback(d, REASON_TASK_GONE);
-        netns = pidfd_get_namespace(d->pidfd, PIDFD_GET_NET_NAMESPACE);
-        if (netns < 0 || identify_namespace_facts(d->pidfd, &env->identify, &d->task) < 0)
-                return fallback(d, REASON_TASK_GONE);
-        if (netns_inode(netns, &ino) < 0 || ino == env->host_netns)
-                return fallback(d, REASON_HOST_NETWORK);
-
-        answer_deadline = MIN(d->deadline, io_now() + lim->collector_timeout);
-        r = connect_collector(d, netns, answer_deadline);
-        if (r < 0) {
-                log_debug("%s: no collector at %s: %s", d->id, d->collector_address, strerror(-r));
-                return fallback(d, r == -ETIMEDOUT ? REASON_TIMEOUT : REASON_NO_COLLECTOR);
-        }
-        d->collector_fd = r;
-
-        r = check_trust(d, d->collector_fd, env, &why);
-        if (r <= 0) {
-                log_warning("%s: refusing collector at %s: %s", d->id, d->collector_address,
-                            r < 0 ? strerror(-r)
-                            : why ? why
-                                  : "not in the task's container");
-                return fallback(d, REASON_UNTRUSTED);
-        }
-
-        /* Message 1 and 2: the kernel is still waiting for its ack, so a no costs nothing. */
-        r = send_request(d, d->collector_fd);
-        if (r < 0)
-                return fallback(d, REASON_ERROR);
-        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, answer_deadline, &len);
-        if (r == -ETIMEDOUT)
-                return fallback(d, REASON_TIMEOUT);
         if (r >= 0)
-                r = collector_answer_parse(buf, len, &answer);
-        if (r < 0) {
-                log_warning("%s: collector at %s answered badly: %s", d->id, d->collector_address,
-                            strerror(-r));
-                return fallback(d, REASON_ERROR);
-        }
-        if (!answer.accept) {
-                log_info("%s: collector declined: %s", d->id, answer.reason ? answer.reason : "(no reason)");
-                collector_answer_done(&answer);
-                return fallback(d, REASON_DECLINED);
-        }
-        collector_answer_done(&answer);
-
-        /* Message 3 carries the stream positioned at the ELF start: ack and mark come first. */
-        r = dump_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
-        if (r < 0) {
-                dump_set_outcome(d, OUTCOME_FAILED, dump_ack_failure_reason(r));
-                return 1;
-        }
-        r = hand_over(d, d->collector_fd);
+                r = fdpass_send(d->collector_fd, msg, len, fds,
+                                d->route->pass_pidfd && d->pidfd >= 0 ? 2 : 1);
         if (r < 0) {
                 /* Nothing was read from the stream yet: the fallback still gets all of it. */
                 log_warning("%s: passing the dump to the collector failed: %s", d->id, strerror(-r));
-                return fallback(d, REASON_ERROR);
+                return act_fallback(REASON_COLLECTOR_ERROR);
         }
         dump_set_state(d, DUMP_STREAMING);
+        return act_continue();
+}
 
-        /* Message 4, until dump_timeout; our own reference keeps the stream until then. */
-        r = await_result(d, d->collector_fd, buf);
+/*
+ * A collector that failed before reading says so ("consumed": false); the
+ * stream's head still being the ELF magic confirms it, so the fallback gets
+ * the whole core. Both are needed: a mistaken collector must not make the
+ * fallback keep a core that starts in its middle.
+ */
+static bool stream_untouched(struct dump *d, const struct collector_result *res)
+{
+        if (!res->has_consumed || res->consumed)
+                return false;
+        return coredump_conn_is_request(d->fd, MIN(d->deadline, io_now() + USEC_PER_SEC)) == 0;
+}
+
+/* Message 4, until dump_timeout; our own reference keeps the stream until then. */
+static struct act_result await_result(struct dump *d, char *buf)
+{
+        struct collector_result res = {};
+        struct act_result out;
+        size_t len = 0;
+        int r;
+
+        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, d->deadline, &len);
+        if (r >= 0)
+                r = collector_result_parse(buf, len, &res);
         if (r == -ETIMEDOUT) {
                 log_warning("%s: collector did not finish within dump_timeout", d->id);
-                dump_set_outcome(d, OUTCOME_FAILED, "timeout");
-        } else if (r < 0) {
-                log_warning("%s: collector ended without a result: %s", d->id, strerror(-r));
-                dump_set_outcome(d, OUTCOME_FAILED, "collector-error");
-        } else {
-                dump_set_outcome(d, OUTCOME_DELIVERED, "route");
+                return act_done(OUTCOME_FAILED, REASON_TIMEOUT);
         }
-        return 1;
+        if (r < 0) {
+                log_warning("%s: collector ended without a result: %s", d->id, strerror(-r));
+                return act_done(OUTCOME_FAILED, REASON_COLLECTOR_ERROR);
+        }
+
+        if (res.error)
+                log_warning("%s: collector reports: %s", d->id, res.error);
+        if (res.has_bytes && !res.error) {
+                d->record.kept = true;
+                d->record.bytes = res.bytes;
+                d->collector_path = TAKE_PTR(res.path);
+                out = act_done(OUTCOME_DELIVERED, REASON_ROUTE);
+        } else if (stream_untouched(d, &res)) {
+                out = act_fallback(REASON_COLLECTOR_ERROR);
+        } else {
+                out = act_done(OUTCOME_FAILED, REASON_COLLECTOR_ERROR);
+        }
+        collector_result_done(&res);
+        return out;
+}
+
+struct act_result act_forward(struct dump *d, const struct dump_env *env)
+{
+        const struct limits *lim = &d->setup->config->limits;
+        _cleanup_close_ int netns = -EBADF;
+        /* On the worker's stack: every forward needs it, and messages are bounded. */
+        char buf[COLLECTOR_MSG_MAX + 1];
+        struct act_result res;
+        usec_t answer_deadline;
+
+        d->collector_address = strdup(d->route->address ? d->route->address : CONFIG_DEFAULT_ADDRESS);
+        if (!d->collector_address)
+                return act_fallback(REASON_COLLECTOR_ERROR);
+
+        res = locate(d, env, &netns);
+        if (res.status != ACT_CONTINUE)
+                return res;
+        answer_deadline = MIN(d->deadline, io_now() + lim->collector_timeout);
+        res = reach(d, env, netns, answer_deadline);
+        if (res.status != ACT_CONTINUE)
+                return res;
+        res = offer(d, buf, answer_deadline);
+        if (res.status != ACT_CONTINUE)
+                return res;
+        res = hand_over(d);
+        if (res.status != ACT_CONTINUE)
+                return res;
+        return await_result(d, buf);
 }

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The forward action: hand the kernel connection to the container's own collector. */
+/*
+ * The forward action: hand the kernel connection to the container's own
+ * collector (docs/collector-protocol.md), never copying a byte of it.
+ */
 
-#include "proxy/dump/run.h"
+#include "proxy/act/act.h"
+#include "proxy/dump/dump.h"
+#include "proxy/dump/env.h"
 
 /*
- * Returns 1 when the dump is finished (delivered, or failed after the fd
- * was handed over: the outcome is set), 0 when the fallback must run
- * (d->reason says why; the kernel has not been acked in request mode and no
- * byte of the stream was read).
+ * Done: delivered, or failed once the stream was handed over. Fallback:
+ * the reason the forward did not happen; then no byte of the stream has
+ * been read (and in request mode the kernel is still waiting for its ack,
+ * unless the collector took the stream and gave it back unread).
  */
-int forward_dump(struct dump *d, const struct dump_env *env);
+struct act_result act_forward(struct dump *d, const struct dump_env *env);

@@ -102,7 +102,7 @@ size_t accounting_expire(struct accounting *a, usec_t now, struct lost_crash *ou
                 }
                 out[n] = (struct lost_crash){
                         .tgid = p->tgid,
-                        .reason = p->not_dumpable ? "not-dumpable" : "not-received",
+                        .reason = p->not_dumpable ? REASON_NOT_DUMPABLE : REASON_NOT_RECEIVED,
                         .wall = p->wall,
                 };
                 memcpy(out[n].comm, p->comm, sizeof(out[n].comm));

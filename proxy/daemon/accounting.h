@@ -15,6 +15,7 @@
 
 #include "kernel/io.h"
 #include "proxy/dump/identify.h"
+#include "proxy/dump/outcome.h"
 
 /* How long a started coredump may take to reach the socket before it counts as lost. */
 #define ACCOUNTING_GRACE (5 * USEC_PER_SEC)
@@ -22,8 +23,8 @@
 struct lost_crash {
         pid_t tgid;
         char comm[TASK_COMM_MAX + 1];
-        const char *reason; /* "not-dumpable" or "not-received" */
-        usec_t wall;        /* when the kernel started the dump */
+        enum dump_reason reason; /* not-dumpable or not-received */
+        usec_t wall;             /* when the kernel started the dump */
 };
 
 struct accounting;

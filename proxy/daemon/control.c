@@ -12,6 +12,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
+#include "kernel/unix-listen.h"
 #include "proxy/daemon/control.h"
 #include "proxy/base/log.h"
 
@@ -25,29 +26,8 @@ int control_path(const char *listen_path, char **ret)
 
 int control_listen(const char *path)
 {
-        _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_un sa;
-        socklen_t len;
-        struct stat st;
-        int r;
-
-        r = netns_sockaddr_un(path, &sa, &len);
-        if (r < 0)
-                return r;
-        if (lstat(path, &st) >= 0) {
-                if (!S_ISSOCK(st.st_mode))
-                        return -EEXIST;
-                (void) unlink(path);
-        }
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return negative_errno();
-        mode_t old = umask(0177);
-        r = bind(fd, (struct sockaddr *) &sa, len);
-        umask(old);
-        if (r < 0 || listen(fd, 16) < 0)
-                return negative_errno();
-        return TAKE_FD(fd);
+        /* Root only: the status names crashing processes and their containers. */
+        return unix_listen(path, SOCK_STREAM, 16, 0600);
 }
 
 void control_serve(int listen_fd, control_build_fn build, void *userdata)

@@ -8,6 +8,7 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
+#include "proxy/base/fault.h"
 #include "proxy/daemon/workers.h"
 
 /* Workers run splice loops and small parsers, never deep recursion; small stacks keep RSS low. */
@@ -105,7 +106,9 @@ static int start_thread(struct worker_pool *p)
         /* Signals belong to the event loop's signalfd: workers start with all blocked. */
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
-        r = pthread_create(&p->threads[p->n_threads], &attr, worker_main, p);
+        /* A unit's TasksMax or a pod's pids limit makes this fail with EAGAIN. */
+        r = fault_hit("pthread-create") ? EAGAIN
+                                        : pthread_create(&p->threads[p->n_threads], &attr, worker_main, p);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         if (r != 0)
@@ -127,11 +130,19 @@ int workers_submit(struct worker_pool *p, void *item)
         p->n_queued++;
         if (p->idle_threads < p->n_queued && p->n_threads < p->max_threads)
                 r = start_thread(p);
+        if (r < 0 && p->n_threads == 0) {
+                /*
+                 * Nobody would ever run it: take it back out, so that the caller,
+                 * told it failed, owns the item again (it is the newest one).
+                 */
+                p->n_queued--;
+                pthread_mutex_unlock(&p->lock);
+                return r;
+        }
+        /* A thread that could not be started is not fatal while another one runs. */
         pthread_cond_signal(&p->work);
         pthread_mutex_unlock(&p->lock);
-
-        /* A thread that could not be started is not fatal while another one runs. */
-        return r < 0 && p->n_threads == 0 ? r : 0;
+        return 0;
 }
 
 void workers_counts(struct worker_pool *p, size_t *ret_queued, size_t *ret_running)

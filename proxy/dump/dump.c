@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "kernel/cleanup.h"
+#include "proxy/base/utc.h"
 #include "proxy/dump/dump.h"
 
 static const char *const state_names[_DUMP_STATE_MAX] = {
@@ -15,22 +15,22 @@ static const char *const state_names[_DUMP_STATE_MAX] = {
         [DUMP_ACKED] = "acked",       [DUMP_STREAMING] = "streaming",   [DUMP_DONE] = "done",
 };
 
-static const char *const outcome_names[_OUTCOME_MAX] = {
-        [OUTCOME_NONE] = "none",         [OUTCOME_DELIVERED] = "delivered", [OUTCOME_STORED] = "stored",
-        [OUTCOME_REJECTED] = "rejected", [OUTCOME_FAILED] = "failed",
+static const char *const mode_names[_DUMP_MODE_MAX] = {
+        [DUMP_MODE_REQUEST] = "request",
+        [DUMP_MODE_PLAIN] = "plain",
 };
 
 const char *dump_state_to_string(enum dump_state s)
 {
-        return s < _DUMP_STATE_MAX ? state_names[s] : NULL;
+        return (size_t) s < ARRAY_SIZE(state_names) ? state_names[s] : NULL;
 }
 
-const char *dump_outcome_to_string(enum dump_outcome o)
+const char *dump_mode_to_string(enum dump_mode m)
 {
-        return o < _OUTCOME_MAX ? outcome_names[o] : NULL;
+        return (size_t) m < ARRAY_SIZE(mode_names) ? mode_names[m] : NULL;
 }
 
-int dump_new(int fd, int pidfd, struct dump **ret)
+int dump_new(int fd, int pidfd, pid_t peer_pid, struct proxy_setup *setup, struct dump **ret)
 {
         struct dump *d = calloc(1, sizeof(*d));
 
@@ -38,8 +38,17 @@ int dump_new(int fd, int pidfd, struct dump **ret)
                 return -ENOMEM;
         d->fd = fd;
         d->pidfd = pidfd;
+        d->peer_pid = peer_pid;
         d->collector_fd = -EBADF;
         d->task.ns_uid = d->task.ns_gid = -1;
+        d->accepted_at = io_now();
+        d->accepted_wall = io_now_realtime();
+        /* Saturating: a configured dump_timeout is bounded, but a deadline must never wrap. */
+        d->deadline =
+                d->accepted_at + MIN(setup->config->limits.dump_timeout, USEC_INFINITY - d->accepted_at);
+        d->setup = setup_ref(setup);
+        dump_make_id(d->id, d->accepted_wall);
+        dump_describe(d);
         *ret = d;
         return 0;
 }
@@ -54,35 +63,69 @@ void dump_free(struct dump *d)
         setup_unref(d->setup);
         identify_done(&d->task);
         container_info_done(&d->container);
+        free(d->limit_key);
         free(d->core_path);
         free(d->collector_path);
         free(d->collector_address);
         free(d);
 }
 
-void dump_set_outcome(struct dump *d, enum dump_outcome outcome, const char *reason)
+void dump_conclude(struct dump *d, enum dump_outcome outcome, enum dump_reason reason)
 {
-        if (d->outcome != OUTCOME_NONE)
+        if (d->outcome != OUTCOME_NONE || outcome == OUTCOME_NONE)
                 return;
         d->outcome = outcome;
         d->reason = reason;
 }
 
-void dump_make_id(char id[DUMP_ID_MAX], usec_t wall, uint32_t pid)
+void dump_describe(struct dump *d)
 {
-        time_t t = (time_t) (wall / USEC_PER_SEC);
-        struct tm tm;
-        uint32_t rnd = 0;
-        char stamp[32];
+        const struct task_identity *t = &d->task;
+        struct dump_record *r = &d->record;
+        bool kept = r->kept;
+        uint64_t bytes = r->bytes;
+        const char *cut = r->cut;
+
+        record_init(r);
+        r->id = d->id;
+        r->wall = d->accepted_wall;
+        r->mode = dump_mode_to_string(d->mode);
+        r->host_ids.pid = t->pid > 0 ? (int64_t) t->pid : d->peer_pid > 0 ? (int64_t) d->peer_pid : -1;
+        if (t->have_creds) {
+                r->host_ids.uid = t->ruid;
+                r->host_ids.gid = t->rgid;
+        }
+        r->ns_ids = (struct record_ids){ t->ns_pid > 0 ? (int64_t) t->ns_pid : -1, t->ns_uid, t->ns_gid };
+        r->comm = t->comm[0] ? t->comm : NULL;
+        r->exe = t->exe;
+        r->cmdline = t->cmdline;
+        r->signal = t->signal;
+        if (d->in_container) {
+                d->record_container = (struct record_container){
+                        .runtime = runtime_to_string(d->container.runtime),
+                        .id = d->container.id,
+                        .pod_uid = d->container.pod_uid,
+                };
+                r->container = &d->record_container;
+        }
+        r->expose_host = d->route && d->route->expose_host;
+        r->host_cgroup = t->cgroup_path;
+        /* What an action found out about a kept core outlives a new description of the task. */
+        r->kept = kept;
+        r->bytes = bytes;
+        r->cut = cut;
+}
+
+void dump_make_id(char id[static DUMP_ID_MAX], usec_t wall)
+{
+        char stamp[UTC_STRING_MAX];
+        uint64_t rnd = 0;
 
         /* Uniqueness only; GRND_INSECURE never blocks early at boot. */
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK | 0x0004 /* GRND_INSECURE, 5.6 */) != sizeof(rnd) &&
             getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                rnd = (uint32_t) (wall ^ (wall >> 32)) * 2654435761U;
-        /* By hand: strftime() looks at TZ on every call, and this runs for every dump. */
-        gmtime_r(&t, &tm);
-        (void) snprintf(stamp, sizeof(stamp), "%04u%02u%02uT%02u%02u%02uZ", (tm.tm_year + 1900u) % 10000u,
-                        (tm.tm_mon + 1u) % 100u, tm.tm_mday % 100u, tm.tm_hour % 100u, tm.tm_min % 100u,
-                        tm.tm_sec % 100u);
-        (void) snprintf(id, DUMP_ID_MAX, "%s-%u-%08x", stamp, pid, rnd);
+                rnd = (wall ^ (wall >> 29)) * UINT64_C(0x9e3779b97f4a7c15);
+        utc_format_compact(wall, stamp);
+        (void) snprintf(id, DUMP_ID_MAX, "%s-%012llx", stamp,
+                        (unsigned long long) (rnd & UINT64_C(0xffffffffffff)));
 }

@@ -2,13 +2,13 @@
 #pragma once
 
 /*
- * One coredump connection from the kernel, from accept to its event line.
- * Each is a small state machine driven by one worker thread:
+ * One coredump from the kernel, from accept to its event line. It runs as
+ * one linear routine (proxy/dump/run.c), whose progress label is its state:
  *
  *   ACCEPTED → IDENTIFIED → ROUTED → (ACKED) → STREAMING → DONE
  *
- * Every path ends in DONE with exactly one outcome and reason, and one
- * event line: nothing vanishes silently.
+ * Every path ends in DONE with exactly one outcome and reason, set in one
+ * place (dump_conclude), and one event line: nothing vanishes silently.
  */
 
 #include <stdbool.h>
@@ -20,7 +20,9 @@
 #include "kernel/io.h"
 #include "proxy/dump/container.h"
 #include "proxy/dump/identify.h"
-#include "proxy/daemon/setup.h"
+#include "proxy/dump/outcome.h"
+#include "proxy/dump/setup.h"
+#include "proxy/protocol/record.h"
 
 enum dump_state {
         DUMP_ACCEPTED,   /* connection and pidfd taken by the event loop */
@@ -33,26 +35,25 @@ enum dump_state {
 };
 const char *dump_state_to_string(enum dump_state s);
 
-enum dump_outcome {
-        OUTCOME_NONE,
-        OUTCOME_DELIVERED,
-        OUTCOME_STORED,
-        OUTCOME_REJECTED,
-        OUTCOME_FAILED,
-        _OUTCOME_MAX,
+/* How the kernel hands the dump over. */
+enum dump_mode {
+        DUMP_MODE_REQUEST, /* "@@": request, ack, mark, then the core */
+        DUMP_MODE_PLAIN,   /* "@": the core from the first byte */
+        _DUMP_MODE_MAX,
 };
-const char *dump_outcome_to_string(enum dump_outcome o);
+const char *dump_mode_to_string(enum dump_mode m);
 
+/* "20261127T135300Z-1a2b3c4d5e6f": sortable by time, unique by 48 random bits, no host pid. */
 #define DUMP_ID_MAX 48
 
 struct dump {
         char id[DUMP_ID_MAX];
         enum dump_state state;
+        enum dump_mode mode;
 
-        int fd;         /* the kernel connection */
+        int fd;         /* the kernel connection: closed only by dump_free(), shut down before */
         int pidfd;      /* its peer: the crashing task */
-        pid_t peer_pid; /* SO_PEERCRED's number, for the event line only */
-        bool request;   /* "@@": a request was read and an ack is owed */
+        pid_t peer_pid; /* SO_PEERCRED's number, for the event line when the pidfd says nothing */
         struct coredump_req req;
 
         usec_t accepted_at;   /* monotonic */
@@ -64,6 +65,12 @@ struct dump {
         struct task_identity task;
         bool in_container;
         struct container_info container;
+        char *limit_key; /* the container's key in the rate and concurrency limits; NULL: a host task */
+        bool holds_slot; /* counted in the container's dumps in flight until it finishes */
+
+        /* What every document about the dump says, built once it is identified (dump_describe). */
+        struct dump_record record;
+        struct record_container record_container;
 
         const struct route *route; /* NULL: no route matched */
         bool have_action;
@@ -71,16 +78,11 @@ struct dump {
         bool fallback;            /* the action is the route's fallback */
 
         enum dump_outcome outcome;
-        const char *reason; /* a short machine word, static */
-        bool have_bytes;
-        uint64_t bytes;
-        const char *cut;         /* why a stored dump is truncated; NULL when complete */
+        enum dump_reason reason;
         char *core_path;         /* where the host store put it */
         char *collector_path;    /* where the collector says it put it */
         char *collector_address; /* the address a forward went to */
-
-        /* Descriptors another thread may shut down (daemon stop, status). */
-        int collector_fd;
+        int collector_fd;        /* closed only by dump_free(), like fd */
 
         struct dump *prev, *next; /* the daemon's in-flight list */
 };
@@ -96,12 +98,18 @@ static inline enum dump_state dump_get_state(const struct dump *d)
         return __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 }
 
-/* A new dump for an accepted connection; takes ownership of fd and pidfd. */
-int dump_new(int fd, int pidfd, struct dump **ret);
+/*
+ * A new dump for an accepted connection; takes ownership of fd and pidfd
+ * (either may be -EBADF) and a reference to setup.
+ */
+int dump_new(int fd, int pidfd, pid_t peer_pid, struct proxy_setup *setup, struct dump **ret);
 void dump_free(struct dump *d);
 
-/* Sets the final outcome once; later calls do not override it. */
-void dump_set_outcome(struct dump *d, enum dump_outcome outcome, const char *reason);
+/* The outcome and its reason, set once: later calls do not override it. */
+void dump_conclude(struct dump *d, enum dump_outcome outcome, enum dump_reason reason);
 
-/* "20261127T135300Z-4097-1a2b3c4d": sortable by time, unique by pid and 32 random bits. */
-void dump_make_id(char id[DUMP_ID_MAX], usec_t wall, uint32_t pid);
+/* Fills d->record from what is known of the task; called again as the facts grow. */
+void dump_describe(struct dump *d);
+
+/* A new id for a dump accepted at wall time. */
+void dump_make_id(char id[static DUMP_ID_MAX], usec_t wall);

@@ -9,11 +9,8 @@
 #include "kernel/cleanup.h"
 #include "proxy/dump/ratelimit.h"
 
-/* Container keys are "runtime/id": ids are 64 hex or a machine name. */
-#define KEY_MAX 160
-
 struct bucket {
-        char key[KEY_MAX];
+        char *key;         /* whole, however long: two containers must never share a bucket by truncation */
         usec_t start;      /* start of the current fixed interval */
         unsigned current;  /* dumps counted in it */
         unsigned previous; /* dumps of the interval before */
@@ -50,6 +47,8 @@ void ratelimit_free(struct rate_limiter *rl)
         if (!rl)
                 return;
         pthread_mutex_destroy(&rl->lock);
+        for (size_t i = 0; i < rl->n; i++)
+                free(rl->buckets[i].key);
         free(rl->buckets);
         free(rl);
 }
@@ -69,14 +68,18 @@ static void advance(struct bucket *b, usec_t interval, usec_t now)
         b->current = 0;
 }
 
-static struct bucket *find_or_take(struct rate_limiter *rl, const char *key, usec_t interval, usec_t now)
+static struct bucket *find_or_take(struct rate_limiter *rl, const char *key, usec_t now)
 {
-        struct bucket *oldest = NULL;
+        struct bucket *oldest;
+        char *copy;
 
         for (size_t i = 0; i < rl->n; i++)
                 if (strcmp(rl->buckets[i].key, key) == 0)
                         return &rl->buckets[i];
 
+        copy = strdup(key);
+        if (!copy)
+                return NULL;
         if (rl->n < rl->max) {
                 oldest = &rl->buckets[rl->n++];
         } else {
@@ -85,10 +88,9 @@ static struct bucket *find_or_take(struct rate_limiter *rl, const char *key, use
                 for (size_t i = 1; i < rl->n; i++)
                         if (rl->buckets[i].last < oldest->last)
                                 oldest = &rl->buckets[i];
+                free(oldest->key);
         }
-        memset(oldest, 0, sizeof(*oldest));
-        (void) snprintf(oldest->key, sizeof(oldest->key), "%s", key);
-        oldest->start = now;
+        *oldest = (struct bucket){ .key = copy, .start = now };
         return oldest;
 }
 
@@ -101,7 +103,12 @@ bool ratelimit_allow(struct rate_limiter *rl, const char *key, unsigned limit, u
                 return true;
 
         pthread_mutex_lock(&rl->lock);
-        b = find_or_take(rl, key, interval, now);
+        b = find_or_take(rl, key, now);
+        if (!b) {
+                /* Out of memory: counting nothing would let a crash loop through. */
+                pthread_mutex_unlock(&rl->lock);
+                return false;
+        }
         advance(b, interval, now);
 
         /*

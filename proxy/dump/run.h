@@ -1,28 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Drives one dump through its states on a worker thread, ending in one event line. */
-
-#include <stdint.h>
+/*
+ * One dump's routine, on a worker thread: identify → resolve → route →
+ * limits → act (with the route's fallback) → finish. Each step is a short
+ * function; the outcome is set in one place and the event line written
+ * once.
+ */
 
 #include "proxy/dump/dump.h"
-#include "proxy/dump/identify.h"
-#include "proxy/dump/ratelimit.h"
-#include "proxy/daemon/stats.h"
-
-struct dump_env {
-        struct identify_context identify;
-        uint64_t host_netns;          /* inode of the daemon's own network namespace */
-        struct rate_limiter *limiter; /* limits.per_container, kept across reloads */
-        struct proxy_stats *stats;
-};
+#include "proxy/dump/env.h"
 
 void dump_run(struct dump *d, const struct dump_env *env);
 
 /*
- * Acks the kernel (request mode) with mask and checks its mark. A no-op in
- * plain mode and when already acked. Shared by every action.
+ * Ends a dump that was refused before its routine ran (every worker busy,
+ * the daemon stopping): the kernel gets REJECT where it can, and the dump
+ * one event line like any other.
  */
-int dump_ack(struct dump *d, uint64_t mask);
-/* The event reason for a failed dump_ack(): "task-gone" when the task died, else "protocol-error". */
-const char *dump_ack_failure_reason(int error);
+void dump_run_refused(struct dump *d, const struct dump_env *env, enum dump_reason reason);

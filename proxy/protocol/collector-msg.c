@@ -41,6 +41,7 @@ void collector_request_done(struct collector_request *r)
         free(r->exe);
         free(r->cmdline);
         free(r->time);
+        free(r->mode);
         free(r->runtime);
         free(r->container_id);
         free(r->pod_uid);
@@ -73,23 +74,11 @@ void collector_result_done(struct collector_result *r)
 
 /* ---- formatting */
 
-/* Where to cut s so that it is at most max bytes and does not split a UTF-8 sequence. */
-static size_t cut_length(const char *s, size_t max)
-{
-        size_t n = strlen(s);
-
-        if (n <= max)
-                return n;
-        for (unsigned i = 0; i < 3 && max > 0 && ((unsigned char) s[max] & 0xc0) == 0x80; i++)
-                max--;
-        return max;
-}
-
 static void put_cut_string(struct jsonw *w, const char *key, const char *s, size_t max)
 {
         jsonw_key(w, key);
         if (s)
-                jsonw_string_len(w, s, cut_length(s, max));
+                jsonw_string_len(w, s, record_cut_length(s, max));
         else
                 jsonw_null(w);
 }
@@ -99,78 +88,48 @@ static bool identifier_ok(const char *s)
         return !s || strlen(s) <= SEND_STRING_MAX;
 }
 
-static int request_check(const struct collector_request *r)
+static int request_check(const struct dump_record *r)
 {
-        if (r->version != 0 && r->version != COLLECTOR_PROTOCOL_VERSION)
-                return -EPROTONOSUPPORT;
-        if (!r->id || r->id[0] == '\0')
+        if (!r->id || r->id[0] == '\0' || !identifier_ok(r->id) || !identifier_ok(r->time_text) ||
+            !identifier_ok(r->mode))
                 return -EINVAL;
         /* what the parser would refuse is refused here, so every message we send parses */
-        if (r->pid > INT32_MAX || r->host_pid > INT32_MAX)
+        if (r->ns_ids.pid > INT32_MAX || r->host_ids.pid > INT32_MAX)
                 return -EINVAL;
-        if (r->uid > (int64_t) UINT32_MAX || r->gid > (int64_t) UINT32_MAX)
+        if (r->ns_ids.uid > (int64_t) UINT32_MAX || r->ns_ids.gid > (int64_t) UINT32_MAX)
                 return -EINVAL;
         if (r->signal < 0)
                 return -EINVAL;
-        if (!identifier_ok(r->id) || !identifier_ok(r->time) || !identifier_ok(r->runtime) ||
-            !identifier_ok(r->container_id) || !identifier_ok(r->pod_uid))
+        if (r->container && (!identifier_ok(r->container->runtime) || !identifier_ok(r->container->id) ||
+                             !identifier_ok(r->container->pod_uid)))
                 return -EINVAL;
         return 0;
 }
 
-static void put_optional_int(struct jsonw *w, const char *key, int64_t v)
-{
-        if (v < 0)
-                jsonw_kv_null(w, key);
-        else
-                jsonw_kv_int(w, key, v);
-}
-
-static int request_write(const struct collector_request *r, size_t cmdline_len, char **ret, size_t *ret_len)
+static int request_write(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms,
+                         size_t cmdline_len, char **ret, size_t *ret_len)
 {
         _cleanup_(jsonw_donep) struct jsonw w = {};
+        struct record_limits lim = { .string_max = SEND_STRING_MAX, .cmdline_max = cmdline_len };
 
         jsonw_init(&w);
         jsonw_object_begin(&w);
         jsonw_kv_uint(&w, "version", COLLECTOR_PROTOCOL_VERSION);
-        jsonw_kv_string(&w, "id", r->id);
-        put_optional_int(&w, "pid", r->pid);
-        put_optional_int(&w, "uid", r->uid);
-        put_optional_int(&w, "gid", r->gid);
-        put_cut_string(&w, "comm", r->comm, SEND_STRING_MAX);
-        put_cut_string(&w, "exe", r->exe, SEND_STRING_MAX);
-        jsonw_key(&w, "cmdline");
-        jsonw_string_len(&w, r->cmdline, cmdline_len);
-        if (r->signal > 0)
-                jsonw_kv_int(&w, "signal", r->signal);
-        else
-                jsonw_kv_null(&w, "signal");
-        jsonw_kv_string(&w, "time", r->time);
-        if (r->has_container) {
-                jsonw_key(&w, "container");
-                jsonw_object_begin(&w);
-                jsonw_kv_string(&w, "runtime", r->runtime);
-                jsonw_kv_string(&w, "id", r->container_id);
-                if (r->pod_uid)
-                        jsonw_kv_string(&w, "pod_uid", r->pod_uid);
-                jsonw_object_end(&w);
-        } else
-                jsonw_kv_null(&w, "container");
-        if (r->max_bytes > 0)
-                jsonw_kv_uint(&w, "max_bytes", r->max_bytes);
+        record_write_task(&w, r, RECORD_VIEW_CONTAINER, &lim);
+        record_write_details(&w, r, &lim);
+        if (max_bytes > 0)
+                jsonw_kv_uint(&w, "max_bytes", max_bytes);
         else
                 jsonw_kv_null(&w, "max_bytes");
-        jsonw_kv_uint(&w, "deadline_ms", r->deadline_ms);
-        if (r->host_pid >= 0)
-                jsonw_kv_int(&w, "host_pid", r->host_pid);
-        if (r->host_cgroup)
-                put_cut_string(&w, "host_cgroup", r->host_cgroup, SEND_STRING_MAX);
+        jsonw_kv_uint(&w, "deadline_ms", deadline_ms);
+        record_write_exposed(&w, r, &lim);
         jsonw_object_end(&w);
 
         return jsonw_finish(&w, ret, ret_len);
 }
 
-int collector_request_format(const struct collector_request *r, char **ret, size_t *ret_len)
+int collector_request_format(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms,
+                             char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *doc = NULL;
         size_t doc_len, full, lo, hi;
@@ -181,8 +140,8 @@ int collector_request_format(const struct collector_request *r, char **ret, size
                 return k;
 
         /* No byte is written shorter than it came, so more raw cmdline than the bound never fits. */
-        full = r->cmdline ? cut_length(r->cmdline, COLLECTOR_MSG_MAX) : 0;
-        k = request_write(r, full, &doc, &doc_len);
+        full = r->cmdline ? record_cut_length(r->cmdline, COLLECTOR_MSG_MAX) : 0;
+        k = request_write(r, max_bytes, deadline_ms, full, &doc, &doc_len);
         if (k < 0)
                 return k;
 
@@ -200,7 +159,7 @@ int collector_request_format(const struct collector_request *r, char **ret, size
                         _cleanup_free_ char *t = NULL;
                         size_t mid = lo + (hi - lo + 1) / 2, t_len;
 
-                        k = request_write(r, mid, &t, &t_len);
+                        k = request_write(r, max_bytes, deadline_ms, mid, &t, &t_len);
                         if (k < 0)
                                 return k;
                         if (t_len <= COLLECTOR_MSG_MAX)
@@ -209,7 +168,8 @@ int collector_request_format(const struct collector_request *r, char **ret, size
                                 hi = mid - 1;
                 }
                 doc = mfree_str(doc);
-                k = request_write(r, cut_length(r->cmdline, lo), &doc, &doc_len);
+                k = request_write(r, max_bytes, deadline_ms, record_cut_length(r->cmdline, lo), &doc,
+                                  &doc_len);
                 if (k < 0)
                         return k;
         }
@@ -220,6 +180,33 @@ int collector_request_format(const struct collector_request *r, char **ret, size
                 *ret_len = doc_len;
         *ret = TAKE_PTR(doc);
         return 0;
+}
+
+void collector_request_record(const struct collector_request *q, struct record_container *c,
+                              struct dump_record *ret)
+{
+        record_init(ret);
+        ret->id = q->id;
+        ret->mode = q->mode;
+        ret->ns_ids = (struct record_ids){ q->pid, q->uid, q->gid };
+        ret->host_ids.pid = q->host_pid;
+        ret->comm = q->comm;
+        ret->exe = q->exe;
+        ret->cmdline = q->cmdline;
+        ret->signal = q->signal;
+        ret->time_text = q->time;
+        if (q->has_container) {
+                *c = (struct record_container){
+                        .runtime = q->runtime,
+                        .id = q->container_id,
+                        .pod_uid = q->pod_uid,
+                        .rootless = q->rootless,
+                        .owner_uid = q->owner_uid,
+                };
+                ret->container = c;
+        }
+        ret->expose_host = q->host_pid >= 0 || q->host_cgroup;
+        ret->host_cgroup = q->host_cgroup;
 }
 
 int collector_answer_format(const struct collector_answer *a, char **ret, size_t *ret_len)
@@ -257,6 +244,8 @@ int collector_result_format(const struct collector_result *r, char **ret, size_t
         jsonw_object_begin(&w);
         if (r->has_bytes)
                 jsonw_kv_uint(&w, "bytes", r->bytes);
+        if (r->has_consumed)
+                jsonw_kv_bool(&w, "consumed", r->consumed);
         if (r->path)
                 put_cut_string(&w, "path", r->path, SEND_STRING_MAX);
         if (r->error)
@@ -479,6 +468,12 @@ static int parse_container(struct json_object *obj, struct collector_request *re
         r = field_string(c, "pod_uid", RECV_STRING_MAX, &req->pod_uid);
         if (r < 0)
                 return r;
+        int64_t owner = 0;
+        r = field_int(c, "owner_uid", 0, UINT32_MAX, &owner);
+        if (r < 0)
+                return r;
+        req->rootless = r > 0;
+        req->owner_uid = (uint32_t) owner;
         return 0;
 }
 
@@ -521,6 +516,7 @@ int collector_request_parse(const char *buf, size_t len, struct collector_reques
             (r = field_string(obj, "exe", RECV_STRING_MAX, &req.exe)) < 0 ||
             (r = field_string(obj, "cmdline", COLLECTOR_MSG_MAX, &req.cmdline)) < 0 ||
             (r = field_string(obj, "time", RECV_STRING_MAX, &req.time)) < 0 ||
+            (r = field_string(obj, "mode", RECV_STRING_MAX, &req.mode)) < 0 ||
             (r = field_string(obj, "host_cgroup", RECV_STRING_MAX, &req.host_cgroup)) < 0)
                 return r;
 
@@ -603,6 +599,10 @@ int collector_result_parse(const char *buf, size_t len, struct collector_result 
         if (r < 0)
                 return r;
         res.has_bytes = r > 0;
+        r = field_bool(obj, "consumed", &res.consumed);
+        if (r < 0)
+                return r;
+        res.has_consumed = r > 0;
 
         if ((r = field_string(obj, "path", RECV_STRING_MAX, &res.path)) < 0 ||
             (r = field_string(obj, "error", RECV_STRING_MAX, &res.error)) < 0)

@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/protocol/record.h"
+
 #define COLLECTOR_PROTOCOL_VERSION 1
 /* No message of the protocol may be larger. */
 #define COLLECTOR_MSG_MAX (64U * 1024U)
 
-/* Message 1, proxy -> collector: the dump as the container sees it. */
+/* Message 1, proxy -> collector: the dump as the container sees it (parsed, owning). */
 struct collector_request {
         unsigned version;
         char *id;
@@ -28,10 +30,13 @@ struct collector_request {
         char *cmdline;
         int signal; /* 0 unknown */
         char *time; /* RFC 3339 */
+        char *mode; /* "request", "plain", "pipe" */
         bool has_container;
         char *runtime;
         char *container_id;
         char *pod_uid;
+        bool rootless;
+        uint32_t owner_uid;   /* rootless containers only */
         uint64_t max_bytes;   /* 0: no limit */
         uint64_t deadline_ms; /* milliseconds left before dump_timeout */
         int64_t host_pid;     /* only with expose_host; -1 absent */
@@ -46,10 +51,17 @@ struct collector_answer {
 
 /* Message 3, proxy -> collector: {"dump": id} plus SCM_RIGHTS. */
 
-/* Message 4, collector -> proxy. */
+/*
+ * Message 4, collector -> proxy. A dump is delivered only with a byte count
+ * and no error. "consumed": false says the collector read nothing of the
+ * stream (it failed before its first read): the proxy may then still run the
+ * route's fallback on the untouched stream.
+ */
 struct collector_result {
         bool has_bytes;
         uint64_t bytes;
+        bool has_consumed;
+        bool consumed;
         char *path;  /* optional: where the collector put it */
         char *error; /* optional: what went wrong */
 };
@@ -58,7 +70,16 @@ void collector_request_done(struct collector_request *r);
 void collector_answer_done(struct collector_answer *a);
 void collector_result_done(struct collector_result *r);
 
-int collector_request_format(const struct collector_request *r, char **ret, size_t *ret_len);
+/*
+ * Message 1 from the dump's record, in the container's view: its own pid and
+ * ids, the host's only when the record exposes them. A cmdline too long for
+ * the message is cut, never the message refused.
+ */
+int collector_request_format(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms,
+                             char **ret, size_t *ret_len);
+/* The record a parsed request describes (a view into it), for the collector's own <id>.json. */
+void collector_request_record(const struct collector_request *q, struct record_container *c,
+                              struct dump_record *ret);
 int collector_answer_format(const struct collector_answer *a, char **ret, size_t *ret_len);
 int collector_dump_format(const char *id, char **ret, size_t *ret_len);
 int collector_result_format(const struct collector_result *r, char **ret, size_t *ret_len);

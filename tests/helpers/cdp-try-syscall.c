@@ -40,8 +40,8 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/compat.h"
-#include "proxy/daemon/caps.h"
-#include "proxy/daemon/sandbox.h"
+#include "proxy/base/caps.h"
+#include "proxy/base/sandbox.h"
 
 enum expect {
         ALLOWED,

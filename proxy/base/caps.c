@@ -13,7 +13,7 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
-#include "proxy/daemon/caps.h"
+#include "proxy/base/caps.h"
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
 

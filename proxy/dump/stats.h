@@ -5,11 +5,11 @@
 
 #include <stdint.h>
 
-#include "proxy/base/jsonw.h"
 #include "kernel/io.h"
-#include "proxy/dump/dump.h"
+#include "proxy/base/jsonw.h"
+#include "proxy/dump/identify.h"
+#include "proxy/dump/outcome.h"
 
-#define STATS_REASONS_MAX 64
 #define STATS_LOST_RECENT 16
 
 struct proxy_stats;
@@ -18,9 +18,9 @@ int stats_new(struct proxy_stats **ret);
 void stats_free(struct proxy_stats *s);
 
 void stats_accepted(struct proxy_stats *s);
-void stats_count(struct proxy_stats *s, enum dump_outcome outcome, const char *reason);
+void stats_count(struct proxy_stats *s, enum dump_outcome outcome, enum dump_reason reason);
 /* A dump the kernel started (proc connector) that never reached the socket. */
-void stats_lost(struct proxy_stats *s, uint32_t pid, const char *comm, const char *reason, usec_t wall);
+void stats_lost(struct proxy_stats *s, uint32_t pid, const char *comm, enum dump_reason reason, usec_t wall);
 uint64_t stats_lost_total(struct proxy_stats *s);
 
 /* Writes "accepted", "outcomes" {outcome: {"total", "reasons": {...}}} and "lost" {...} as keys. */

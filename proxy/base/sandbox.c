@@ -11,7 +11,7 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/compat.h"
-#include "proxy/daemon/sandbox.h"
+#include "proxy/base/sandbox.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
 
@@ -76,16 +76,17 @@ static const char *const group_exit[] = {
 
 /*
  * Files of the dump store: temporary files created, locked, preallocated,
- * written, truncated and renamed into place (RENAME_NOREPLACE, or renameat
- * where a filesystem lacks it); rotation rescans the directory and unlinks;
- * quotas ask statfs. Also the log, the event log, and /proc files of the
- * crashing task read through its directory fd; glibc reads
+ * written, truncated, synced and renamed into place (RENAME_NOREPLACE, or
+ * renameat where a filesystem lacks it), the directory synced after; whose
+ * dump it is kept in an extended attribute; rotation rescans the directory
+ * and unlinks; quotas ask statfs. Also the log, the event log, and /proc
+ * files of the crashing task read through its directory fd; glibc reads
  * /etc/localtime once (lseek).
  */
 static const char *const group_files[] = {
-        "openat",     "close",     "read",     "write",      "lseek",     "fstat",
-        "newfstatat", "fstatfs",   "flock",    "fchmod",     "ftruncate", "fallocate",
-        "renameat",   "renameat2", "unlinkat", "getdents64", "fcntl",
+        "openat",   "close",     "read",     "write",      "lseek",     "fstat",     "newfstatat",
+        "fstatfs",  "flock",     "fchmod",   "ftruncate",  "fallocate", "fsync",     "fdatasync",
+        "renameat", "renameat2", "unlinkat", "getdents64", "fcntl",     "fsetxattr", "fgetxattr",
 };
 
 /* Splice: the dump goes from the socket through a pipe (grown with F_SETPIPE_SZ) into the file. */
@@ -118,10 +119,14 @@ static const char *const group_proxy_files[] = {
         "mkdir", "mkdirat", "access", "faccessat", "readlink", "getcwd", "unlink", "sysinfo",
 };
 
-/* The event loop: the kernel socket, signals, the control socket and the proc connector. */
+/*
+ * The event loop: the kernel socket, signals, the control socket and the
+ * proc connector; a reload's result fd is added while it runs.
+ */
 static const char *const group_proxy_loop[] = {
         "epoll_wait",
         "epoll_pwait",
+        "epoll_ctl",
 };
 
 /*

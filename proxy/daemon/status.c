@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The document behind `coredump-proxy status`, built on the event loop:
+ * only counters and lists under short locks, never a lock a dump holds
+ * while it does I/O.
+ */
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/core-pattern.h"
+#include "kernel/unix-diag.h"
+#include "proxy/base/jsonw.h"
+#include "proxy/base/utc.h"
+#include "proxy/daemon/state.h"
+
+#define STATUS_IN_FLIGHT_MAX 256
+
+static void write_store(struct jsonw *w, const struct proxy_setup *s)
+{
+        jsonw_key(w, "store");
+        jsonw_object_begin(w);
+        jsonw_kv_string(w, "directory", s->config->store_directory);
+        jsonw_kv_bool(w, "available", s->store != NULL);
+        if (s->store) {
+                uint64_t bytes = 0;
+                unsigned files = 0;
+                (void) store_usage(s->store, &bytes, &files);
+                jsonw_kv_uint(w, "usage_bytes", bytes);
+                jsonw_kv_uint(w, "files", files);
+        } else {
+                jsonw_kv_string(w, "error", strerror(-s->store_error));
+        }
+        jsonw_object_end(w);
+}
+
+static void write_limits(struct jsonw *w, const struct limits *l)
+{
+        jsonw_key(w, "limits");
+        jsonw_object_begin(w);
+        jsonw_kv_uint(w, "collector_timeout_ms", l->collector_timeout / USEC_PER_MSEC);
+        jsonw_kv_uint(w, "dump_timeout_ms", l->dump_timeout / USEC_PER_MSEC);
+        jsonw_kv_uint(w, "max_concurrent", l->max_concurrent);
+        jsonw_key(w, "per_container");
+        jsonw_object_begin(w);
+        jsonw_kv_uint(w, "concurrent", l->per_container_concurrent);
+        if (l->per_container_dumps > 0) {
+                jsonw_kv_uint(w, "dumps", l->per_container_dumps);
+                jsonw_kv_uint(w, "interval_ms", l->per_container_interval / USEC_PER_MSEC);
+        }
+        jsonw_object_end(w);
+        jsonw_object_end(w);
+}
+
+static void write_routes(struct jsonw *w, const struct config *c)
+{
+        jsonw_key(w, "routes");
+        jsonw_array_begin(w);
+        for (size_t i = 0; i < c->n_routes; i++) {
+                const struct route *r = &c->routes[i];
+                jsonw_object_begin(w);
+                jsonw_kv_string(w, "name", r->name);
+                jsonw_kv_string(w, "action", action_to_string(r->action));
+                if (r->action == ACTION_FORWARD) {
+                        jsonw_kv_string(w, "address", r->address);
+                        jsonw_kv_string(w, "fallback", action_to_string(r->fallback));
+                        jsonw_kv_string(w, "trust", r->trust == TRUST_POD ? "pod" : "container");
+                }
+                jsonw_object_end(w);
+        }
+        jsonw_array_end(w);
+}
+
+static void write_config(struct daemon *m, struct jsonw *w)
+{
+        const struct proxy_setup *s = m->setup;
+        const struct config *c = s->config;
+        _cleanup_free_ char *pattern = NULL;
+
+        jsonw_key(w, "config");
+        jsonw_object_begin(w);
+        jsonw_kv_string(w, "source", c->source);
+        jsonw_kv_string(w, "listen", c->listen_path);
+        jsonw_kv_string(w, "protocol", c->protocol == PROTOCOL_REQUEST ? "request" : "plain");
+        jsonw_kv_string(w, "core_pattern", core_pattern_read(&pattern) >= 0 ? pattern : NULL);
+        jsonw_kv_bool(w, "pattern_installed", m->pattern.installed);
+        jsonw_kv_string(w, "events", event_log_path(s->events));
+        jsonw_kv_uint(w, "events_dropped", event_log_dropped(s->events));
+        write_store(w, s);
+        write_limits(w, &c->limits);
+        write_routes(w, c);
+        jsonw_object_end(w);
+}
+
+static void write_in_flight(struct daemon *m, struct jsonw *w)
+{
+        struct inflight *l = &m->inflight;
+        usec_t now = io_now();
+        size_t n = 0;
+
+        pthread_mutex_lock(&l->lock);
+        jsonw_kv_uint(w, "in_flight_total", l->n);
+        jsonw_key(w, "in_flight");
+        jsonw_array_begin(w);
+        for (struct dump *d = l->head; d && n < STATUS_IN_FLIGHT_MAX; d = d->next, n++) {
+                jsonw_object_begin(w);
+                jsonw_kv_string(w, "id", d->id);
+                jsonw_kv_string(w, "state", dump_state_to_string(dump_get_state(d)));
+                jsonw_kv_uint(w, "age_ms", (now - d->accepted_at) / USEC_PER_MSEC);
+                /* A worker writes the other fields as we read: only what was set at accept. */
+                jsonw_kv_int(w, "pid", d->peer_pid);
+                jsonw_object_end(w);
+        }
+        jsonw_array_end(w);
+        pthread_mutex_unlock(&l->lock);
+}
+
+/* How full the kernel socket's accept queue is: past the backlog, the kernel drops dumps. */
+static void write_kernel_queue(struct daemon *m, struct jsonw *w)
+{
+        uint32_t pending, backlog;
+        struct stat st;
+
+        jsonw_key(w, "kernel_queue");
+        if (m->listen_fd < 0 || fstat(m->listen_fd, &st) < 0 ||
+            unix_diag_listener_queue(st.st_ino, &pending, &backlog) < 0) {
+                jsonw_null(w);
+                return;
+        }
+        jsonw_object_begin(w);
+        jsonw_kv_uint(w, "pending", pending);
+        jsonw_kv_uint(w, "backlog", backlog);
+        jsonw_object_end(w);
+}
+
+int status_build(void *userdata, char **ret, size_t *ret_len)
+{
+        struct daemon *m = userdata;
+        char started[UTC_STRING_MAX];
+        size_t queued = 0, running = 0;
+        struct jsonw w;
+
+        utc_format_rfc3339(m->started_wall, started);
+        workers_counts(m->pool, &queued, &running);
+
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_kv_string(&w, "version", PACKAGE_VERSION);
+        jsonw_kv_int(&w, "pid", getpid());
+        jsonw_kv_string(&w, "started", started);
+        write_config(m, &w);
+        stats_write_json(m->env.stats, &w);
+        jsonw_kv_uint(&w, "queued", queued);
+        jsonw_kv_uint(&w, "running", running);
+        write_kernel_queue(m, &w);
+        write_in_flight(m, &w);
+        jsonw_object_end(&w);
+        return jsonw_finish(&w, ret, ret_len);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What every dump's routine shares with the others: the daemon's long-lived parts. */
+
+#include <stdint.h>
+
+#include "proxy/dump/concurrency.h"
+#include "proxy/dump/identify.h"
+#include "proxy/dump/ratelimit.h"
+#include "proxy/dump/stats.h"
+
+struct dump_env {
+        struct identify_context identify;
+        uint64_t host_netns;             /* inode of the host's network namespace */
+        struct rate_limiter *limiter;    /* limits.per_container, kept across reloads */
+        struct concurrency *concurrency; /* dumps in flight per container */
+        struct proxy_stats *stats;
+};

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "kernel/cleanup.h"
+#include "kernel/coredump-proto.h"
+#include "kernel/pidfd.h"
+#include "proxy/base/log.h"
+#include "proxy/intake/socket.h"
+
+/* The kernel sends its request (or the first ELF bytes) right after connecting. */
+#define PROTOCOL_TIMEOUT (5 * USEC_PER_SEC)
+
+static usec_t protocol_deadline(const struct dump *d)
+{
+        return MIN(d->deadline, io_now() + PROTOCOL_TIMEOUT);
+}
+
+int intake_socket_accept(int listen_fd, struct proxy_setup *setup, struct dump **ret)
+{
+        _cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        int r;
+
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        /* The pidfd now, while the peer is certainly registered; everything slow runs on a worker. */
+        pidfd = pidfd_from_peer(fd);
+        (void) getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+
+        r = dump_new(fd, pidfd, cred.pid, setup, ret);
+        if (r < 0)
+                return r;
+        fd = pidfd = -EBADF; /* the dump owns them */
+        return 0;
+}
+
+int intake_handshake(struct dump *d)
+{
+        int r;
+
+        r = coredump_conn_is_request(d->fd, protocol_deadline(d));
+        if (r < 0)
+                return r;
+        d->mode = r > 0 ? DUMP_MODE_REQUEST : DUMP_MODE_PLAIN;
+        if (d->mode == DUMP_MODE_PLAIN)
+                return 0;
+        r = coredump_req_recv(d->fd, &d->req, protocol_deadline(d));
+        if (r < 0)
+                return r;
+        return coredump_req_validate(&d->req);
+}
+
+int intake_ack(struct dump *d, uint64_t mask)
+{
+        uint32_t mark = COREDUMP_MARK_REQACK;
+        int r;
+
+        if (d->mode != DUMP_MODE_REQUEST || dump_get_state(d) >= DUMP_ACKED)
+                return 0;
+        r = coredump_ack_send(d->fd, &d->req, mask);
+        if (r < 0)
+                return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;
+        r = coredump_mark_recv(d->fd, &mark, protocol_deadline(d));
+        if (r < 0 && mark != COREDUMP_MARK_REQACK)
+                log_warning("%s: kernel answered the ack with mark %u (%s)", d->id, mark,
+                            coredump_mark_to_string(mark));
+        if (r < 0)
+                return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;
+        dump_set_state(d, DUMP_ACKED);
+        return 0;
+}
+
+int intake_reject(struct dump *d)
+{
+        return intake_ack(d, COREDUMP_REJECT);
+}
+
+enum dump_reason intake_failure_reason(int error)
+{
+        /* A task killed (SIGKILL) while held ends the kernel's side of the handshake. */
+        return error == -ESRCH ? REASON_TASK_GONE : REASON_PROTOCOL_ERROR;
+}

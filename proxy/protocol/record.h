@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A dump described: the one record behind every document about a dump,
+ * the event line, the metadata file beside a kept core (<id>.json, the
+ * same schema in the host store and in a collector's directory,
+ * docs/metadata.md) and message 1 of the collector protocol. Built once per
+ * dump as a borrowed view: it owns nothing, so it never outlives what it
+ * points into. Shared by coredump-proxy and coredump-collector, so the two
+ * <id>.json files of one dump cannot disagree on a key.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/io.h"
+#include "proxy/base/jsonw.h"
+
+/* Whose ids a document shows: the host's, or the container's own (a collector's). */
+enum record_view {
+        RECORD_VIEW_HOST,
+        RECORD_VIEW_CONTAINER,
+};
+
+struct record_ids {
+        int64_t pid; /* -1 unknown */
+        int64_t uid; /* real uid; -1 unknown (or, seen from a container, unmapped) */
+        int64_t gid;
+};
+
+struct record_container {
+        const char *runtime;
+        const char *id;
+        const char *pod_uid;
+        bool rootless; /* in a cgroup subtree delegated to a user: owner_uid is that user */
+        uint32_t owner_uid;
+};
+
+struct dump_record {
+        const char *id;
+        usec_t wall;           /* when the kernel's connection was accepted; 0 unknown */
+        const char *time_text; /* the same as text, when it came that way (a collector's message 1) */
+        const char *mode;
+        struct record_ids host_ids; /* as the host sees the task */
+        struct record_ids ns_ids;   /* as its own namespaces see it */
+        const char *comm;
+        const char *exe;
+        const char *cmdline;
+        int signal;                               /* 0 unknown */
+        const struct record_container *container; /* NULL: a host task */
+        /* Seen from a container, only when the route exposes them (expose_host). */
+        bool expose_host;
+        const char *host_cgroup;
+        /* A kept core: its size and why it may be short. */
+        bool kept;
+        uint64_t bytes;
+        const char *cut; /* NULL: complete */
+};
+
+/* Limits on what one document carries: strings from the crashing task are cut, never refused. */
+struct record_limits {
+        size_t string_max;  /* bytes of comm, exe, cgroup */
+        size_t cmdline_max; /* bytes of cmdline */
+};
+#define RECORD_LIMITS_NONE ((struct record_limits){ SIZE_MAX, SIZE_MAX })
+
+void record_init(struct dump_record *r);
+
+/* id, time, pid, uid, gid, comm, signal, mode, container: what every document says. */
+void record_write_task(struct jsonw *w, const struct dump_record *r, enum record_view view,
+                       const struct record_limits *lim);
+/* exe and cmdline: metadata and message 1, never the event line (argv may hold secrets). */
+void record_write_details(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
+/* bytes, truncated, cut: once a core is kept. */
+void record_write_result(struct jsonw *w, const struct dump_record *r);
+/* host_pid and host_cgroup, when exposed. */
+void record_write_exposed(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
+
+/* Where to cut s so that it is at most max bytes and does not split a UTF-8 sequence. */
+size_t record_cut_length(const char *s, size_t max);

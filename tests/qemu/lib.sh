@@ -120,35 +120,45 @@ q_download() (
 	exit 0
 )
 
+# q_apt_update CACHE: refreshes apt's package lists (root only), under the
+# cache's lock: the tests of two kernels may want it at the same time, and
+# a second apt-get update would fail on apt's own lock instead of waiting.
+q_apt_update() (
+	[ "$(id -u)" -eq 0 ] || exit 1
+	exec 9>"$1/.lock"
+	flock 9
+	apt-get update -qq >/dev/null 2>&1
+)
+
 # q_fetch_kernel SERIES: sets Q_KERNEL (a directory with vmlinuz, config,
 # release and package); on failure returns 1 with the reason in Q_WHY.
 q_fetch_kernel() {
-	local series=$1 re cache newest pkg ver
+	local series=$1 re cache newest pkg ver err
 	Q_KERNEL="" Q_WHY=""
 	re=$(q_series_regex "$series") || { Q_WHY="unknown kernel series '$series' (known: 6.1, 6.12)"; return 1; }
 	cache=$(q_cache_dir)
 	mkdir -p "$cache" || { Q_WHY="cannot create the kernel cache $cache"; return 1; }
 	t_require_cmd apt-cache apt-get dpkg flock
+	t_tmpdir || return 1
+	err=$T_TMP/fetch-error
 
 	newest=$(q_newest "$re")
-	if [ -z "$newest" ] && [ "$(id -u)" -eq 0 ]; then
+	if [ -z "$newest" ] && q_apt_update "$cache"; then
 		# A fresh machine may have no package lists yet.
-		apt-get update -qq >/dev/null 2>&1
 		newest=$(q_newest "$re")
 	fi
 	if [ -n "$newest" ]; then
 		read -r pkg ver <<<"$newest"
-		if q_download "$cache" "$pkg" "$ver" "$re" 2>"$cache/.fetch-error.$$"; then
+		if q_download "$cache" "$pkg" "$ver" "$re" 2>"$err"; then
 			Q_KERNEL=$cache/${pkg}_$ver
-		elif [ "$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null 2>&1 &&
+		elif q_apt_update "$cache" &&
 			newest=$(q_newest "$re") && read -r pkg ver <<<"$newest" &&
-			q_download "$cache" "$pkg" "$ver" "$re" 2>"$cache/.fetch-error.$$"; then
+			q_download "$cache" "$pkg" "$ver" "$re" 2>"$err"; then
 			# Stale package lists name a version the archive no longer has.
 			Q_KERNEL=$cache/${pkg}_$ver
 		else
-			Q_WHY="apt-get download $pkg=$ver failed: $(tail -n 1 "$cache/.fetch-error.$$")"
+			Q_WHY="apt-get download $pkg=$ver failed: $(tail -n 1 "$err")"
 		fi
-		rm -f "$cache/.fetch-error.$$"
 	else
 		Q_WHY="apt knows no package matching $re"
 	fi

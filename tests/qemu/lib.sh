@@ -205,7 +205,7 @@ q_build_initramfs() {
 	stage=$T_TMP/root
 	mkdir -p "$stage"/{bin,usr/bin,etc,proc,sys,dev,run,tmp,root,var/lib,var/log,cdp/scenarios} || return 1
 
-	f=$(command -v busybox) || { Q_WHY="no busybox (install busybox-static)"; return 1; }
+	f=$(command -v busybox)
 	q_copy_elf "$stage" "$f" bin/busybox || { Q_WHY="cannot copy $f"; return 1; }
 	for p in "${Q_PROGRAMS[@]}"; do
 		[ -x "$top_builddir/$p" ] || { Q_WHY="$top_builddir/$p is not built"; return 1; }
@@ -319,7 +319,7 @@ q_boot() {
 	if [ "$timed_out" = 1 ]; then
 		why="timed out after ${Q_TIMEOUT}s (CDP_QEMU_TIMEOUT); qemu killed"
 	elif grep -q 'Kernel panic' "$log"; then
-		why="kernel panic"
+		why=$(grep -m 1 -o 'Kernel panic.*' "$log" | tr -d '\r')
 	elif [ -z "$end" ]; then
 		why="the scenario did not end (qemu exit $rc)"
 	elif [ "$end" != 0 ]; then
@@ -348,7 +348,7 @@ q_boot() {
 q_scenario_path() {
 	local s
 	for s in "$1" "$Q_DIR/$1" "$Q_DIR/scenarios/$1" "$Q_DIR/scenarios/$1.sh"; do
-		[ -f "$s" ] && { (cd "${s%/*}" && echo "$PWD/${s##*/}"); return 0; }
+		[ -f "$s" ] && { readlink -f "$s"; return 0; }
 	done
 	return 1
 }
@@ -359,7 +359,7 @@ q_main() {
 	local series=$1 s
 	local -a scenarios=()
 	shift
-	t_require_cmd qemu-system-x86_64 cpio gzip ldd
+	t_require_cmd qemu-system-x86_64 busybox cpio gzip ldd "${Q_HOST_TOOLS[@]}"
 	for s in "$@"; do
 		s=$(q_scenario_path "$s") || { echo "no scenario $s" >&2; exit 2; }
 		scenarios+=("$s")

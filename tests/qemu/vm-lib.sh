@@ -16,7 +16,8 @@
 #   test helpers), is_elf FILE, hex64, uuid
 # - simulated containers: container_start CGROUP-REL, container_run CMD...
 #   (cgroup2 at /sys/fs/cgroup; namespaces from busybox unshare)
-# - background processes: bg LOG CMD... (killed when the scenario exits)
+# - background processes: bg LOG CMD... (killed when the scenario exits),
+#   bg_stop PID (SIGTERM, wait, its exit status)
 #
 # Nothing here needs to restore machine state: the VM is powered off after
 # each scenario, and every scenario gets a fresh boot.
@@ -115,6 +116,12 @@ bg() {
 	"$@" </dev/null >>"$_log" 2>&1 &
 	BG_PID=$!
 	CDP_BG_PIDS="$CDP_BG_PIDS $BG_PID"
+}
+
+# bg_stop PID: SIGTERM, then waits; returns the process's exit status.
+bg_stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1"
 }
 
 _cleanup() {

@@ -142,6 +142,8 @@ ok "the daemon starts and listens (its seccomp filter and capabilities load)" \
 out=$(coredump-proxy status --config $d/config.json 2>&1)
 is "$(json "$out" .config.listen 2>&1)" "$d/kernel.sock" "coredump-proxy status answers with JSON"
 is "$(json "$out" .config.pattern_installed 2>&1)" false "the daemon left core_pattern alone"
+bg_stop "$BG_PID"
+is "$?" 0 "the daemon exits 0 on SIGTERM"
 
 # ---- facts for the record (not asserted: they inform, they do not gate) ----------
 

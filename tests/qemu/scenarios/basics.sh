@@ -83,8 +83,9 @@ is "$(cat "$dump.cgroup" 2>/dev/null)" "0::/system.slice/docker-$id.scope" \
 # cdp-test-peer names the step that failed: pidfd_open, then PIDFD_GET_INFO.
 out=$(cdp-test-peer coredump-mask $$ 2>&1)
 is "$(printf '%s\n' "$out" | grep -c pidfd_open:)" 0 "pidfd_open works"
-# 6.13 added it; before pidfs had ioctls (6.11) the call fails with ENOTTY,
-# after that with EINVAL (pidfs refuses any argument): both mean "absent".
+# 6.13 added it. Before 6.11 pidfds have no ioctls (ENOTTY); 6.11 and 6.12
+# have the namespace ioctls, which refuse any argument before looking at
+# the command (EINVAL): both mean "absent".
 like "$(kv "$out" error)" '^-(25|22)$' "PIDFD_GET_INFO is absent (ENOTTY or EINVAL; 6.13+)"
 diag "PIDFD_GET_INFO: error $(kv "$out" error)"
 

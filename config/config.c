@@ -19,6 +19,8 @@
 
 #include <json-c/json.h>
 
+#include "config/jsonc.h"
+
 #include "config/config.h"
 #include "config/locate.h"
 #include "config/parser.h"
@@ -31,7 +33,6 @@
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *) NULL)->sun_path)
 #define UID_MAX_VALID UINT64_C(4294967294) /* (uid_t) -1 means "no uid" to the kernel */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 static const char *const top_keys[] = { "version", "listen", "events", "store", "limits", "routes" };

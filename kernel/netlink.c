@@ -9,7 +9,6 @@
 #include "kernel/cleanup.h"
 #include "kernel/netlink.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
 
 int netlink_open(int protocol, struct nl_sock **ret)
 {

@@ -18,7 +18,6 @@
 #include "kernel/netlink.h"
 #include "kernel/proc-connector.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
 
 /*
  * libnl sets 32 KiB. A kernel without event filters (before 6.6) multicasts

@@ -24,7 +24,6 @@
 /* A valid config nests 5 deep (routes[].match.runtime[]); anything far deeper is not a config. */
 #define CONFIG_MAX_DEPTH 16
 
-
 static bool is_ws(char c)
 {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';

@@ -9,7 +9,6 @@
 #include "kernel/cleanup.h"
 #include "kernel/netlink.h"
 
-
 int netlink_open(int protocol, struct nl_sock **ret)
 {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();

@@ -20,7 +20,6 @@
 #include "kernel/netlink.h"
 #include "kernel/unix-diag.h"
 
-
 /* A namespace's users can create listeners at will; the list we build for them is bounded. */
 #define UNIX_DIAG_LISTENERS_MAX 65536
 

@@ -19,7 +19,6 @@
 
 #define FFFD "\xef\xbf\xbd"
 
-
 /* Finishes w and returns the document, or NULL after printing the error. */
 static char *finish(struct jsonw *w)
 {

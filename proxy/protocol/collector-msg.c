@@ -26,7 +26,6 @@
  */
 #define RECV_STRING_MAX (4U * SEND_STRING_MAX)
 
-
 static void jsonw_donep(struct jsonw *w)
 {
         jsonw_done(w);

@@ -31,6 +31,9 @@
 #include "proxy/intake/socket.h"
 #include "proxy/protocol/collector-msg.h"
 
+/* How long a worker waits for a collector's result itself before the watch takes over. */
+#define FORWARD_RESULT_INLINE (50 * USEC_PER_MSEC)
+
 /*
  * A path address names a socket inside the task's root. It is resolved
  * with RESOLVE_IN_ROOT from the task's /proc/<pid>/root, so ".." and
@@ -284,6 +287,13 @@ struct act_result act_forward(struct dump *d, const struct dump_env *env)
         res = hand_over(d);
         if (res.status != ACT_CONTINUE)
                 return res;
-        /* Message 4 may take as long as the dump: the watch waits for it, not this worker. */
+        /*
+         * Most dumps are written within milliseconds: their result is taken here,
+         * without waking another thread. A collector that takes longer (a large
+         * core, a slow disk, a collector that never answers) is left to the
+         * watch, and this worker goes on to the next dump.
+         */
+        if (io_wait(d->collector_fd, POLLIN, MIN(d->deadline, io_now() + FORWARD_RESULT_INLINE)) > 0)
+                return forward_collect(d);
         return watch_add(env->watch, d) >= 0 ? act_watch() : act_done(OUTCOME_FAILED, REASON_OVERLOAD);
 }

@@ -98,7 +98,8 @@ void dump_describe(struct dump *d)
         r->ns_ids = (struct record_ids){ t->ns_pid > 0 ? (int64_t) t->ns_pid : -1, t->ns_uid, t->ns_gid };
         r->comm = t->comm[0] ? t->comm : NULL;
         r->exe = t->exe;
-        r->cmdline = t->cmdline;
+        /* Never from /proc: reading it copies the task's memory, which it can make hang. */
+        r->cmdline = d->core_cmdline[0] ? d->core_cmdline : NULL;
         r->signal = t->signal;
         if (d->in_container) {
                 d->record_container = (struct record_container){

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "kernel/compat.h"
+#include "kernel/elf-core.h"
 #include "kernel/io.h"
 #include "proxy/dump/container.h"
 #include "proxy/dump/identify.h"
@@ -81,6 +82,7 @@ struct dump {
         enum dump_outcome outcome;
         enum dump_reason reason;
         char *core_path;         /* where the host store put it */
+        char core_cmdline[ELF_CORE_PSARGS_MAX + 1]; /* from the stored core's notes; "" unknown */
         char *collector_path;    /* where the collector says it put it */
         char *collector_address; /* the address a forward went to */
         int collector_fd;        /* closed only by dump_free(), like fd */

@@ -14,7 +14,6 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
-#include "proxy/dump/cmdline.h"
 #include "proxy/dump/identify.h"
 
 void identify_done(struct task_identity *t)
@@ -22,9 +21,8 @@ void identify_done(struct task_identity *t)
         if (!t)
                 return;
         free(t->exe);
-        free(t->cmdline);
         free(t->cgroup_path);
-        t->exe = t->cmdline = t->cgroup_path = NULL;
+        t->exe = t->cgroup_path = NULL;
         if (t->have_proc_dir)
                 t->proc_dir_fd = safe_close(t->proc_dir_fd);
         t->have_proc_dir = false;
@@ -341,8 +339,6 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 exe[k] = 0;
                 t->exe = strdup(exe);
         }
-        /* Never on the dump's own thread: the task may back its argv with memory that never loads. */
-        (void) cmdline_read(dirfd, CMDLINE_TIMEOUT, &t->cmdline);
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);
 
@@ -350,8 +346,7 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
         if (r <= 0) {
                 /* Gone while we looked: keep the pidfd facts, drop what /proc said. */
                 free(t->exe);
-                free(t->cmdline);
-                t->exe = t->cmdline = NULL;
+                t->exe = NULL;
                 t->comm[0] = 0;
                 if (signal_from_proc)
                         t->signal = 0;

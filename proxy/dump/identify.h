@@ -37,7 +37,6 @@ struct task_identity {
         int signal;      /* 0 unknown */
         char comm[TASK_COMM_MAX + 1];
         char *exe;
-        char *cmdline;
         /* From identify_namespace_facts(). */
         uint32_t ns_pid;        /* innermost NSpid: the pid as its own pid namespace sees it */
         int64_t ns_uid, ns_gid; /* ruid/rgid mapped into the task's user namespace; -1 unmapped */

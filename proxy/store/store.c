@@ -326,6 +326,9 @@ static int write_core(struct dump_store *s, struct store_writer *w, const struct
         __atomic_store_n(&w->written, copied, __ATOMIC_RELAXED);
         res->bytes = copied;
         res->cut = cut_of(stop, w, req->src);
+        /* From the page cache, just written: cheaper and safer than the task's memory. */
+        if (copied > 0)
+                (void) elf_core_psargs(fd, res->cmdline);
         /* Whose dump it is survives a restart of the daemon, for fair rotation. */
         if (req->source)
                 (void) fsetxattr(fd, SOURCE_XATTR, req->source, strlen(req->source), 0);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "kernel/elf-core.h"
 #include "kernel/io.h"
 
 enum store_policy {
@@ -44,6 +45,8 @@ const char *store_cut_to_string(enum store_cut c);
 struct store_result {
         uint64_t bytes; /* bytes in <id>.core */
         enum store_cut cut;
+        /* The start of the command line, from the core's own notes; "" when it has none. */
+        char cmdline[ELF_CORE_PSARGS_MAX + 1];
         char *core_path;     /* absolute path of <id>.core */
         char *metadata_path; /* absolute path of <id>.json */
 };

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,8 +21,9 @@
 
 struct line {
         struct line *next;
-        size_t len;
-        char text[]; /* len bytes and the newline */
+        size_t len;  /* the text and its newline */
+        size_t done; /* bytes already written (a partial write of a long line) */
+        char text[];
 };
 
 struct event_log {
@@ -30,6 +33,7 @@ struct event_log {
         pthread_cond_t wake;    /* a line was queued, or stop */
         pthread_cond_t drained; /* the queue became empty */
         int fd;                 /* under lock: reopen swaps it */
+        bool regular;           /* a file: writes never wait for a reader */
         struct line *head, *tail;
         size_t queued;       /* bytes in the queue */
         bool writing;        /* the writer holds a line outside the queue */
@@ -60,8 +64,12 @@ int event_log_open(const char *path, struct event_log **ret)
         if (!l)
                 return -ENOMEM;
         if (strcmp(path, "-") == 0) {
+                struct stat st;
+
                 l->fd = STDOUT_FILENO;
+                l->regular = fstat(l->fd, &st) >= 0 && S_ISREG(st.st_mode);
         } else {
+                l->regular = true;
                 l->path = strdup(path);
                 if (!l->path)
                         return -ENOMEM;
@@ -108,10 +116,32 @@ int event_log_reopen(struct event_log *l)
         return 0;
 }
 
-/* Writes one line; called without the lock (the fd may be swapped meanwhile: then by number once more). */
-static int write_line(struct event_log *l, int fd, const struct line *ln)
+/* Writes what is left of a line; called without the lock, by the writer thread. */
+static int write_line(int fd, const struct line *ln)
 {
-        return io_write_all(fd, ln->text, ln->len + 1);
+        return io_write_all(fd, ln->text + ln->done, ln->len - ln->done);
+}
+
+/*
+ * Writes without waiting for a reader: a regular file takes the line at
+ * once (it never waits for anyone to read it); a pipe, socket or terminal
+ * only what fits now (RWF_NOWAIT). Returns the bytes written, 0 when
+ * nothing could be, -errno.
+ */
+static ssize_t write_now(struct event_log *l, const char *text, size_t len)
+{
+        struct iovec iov = { .iov_base = (void *) text, .iov_len = len };
+        ssize_t k;
+
+        if (l->regular)
+                return io_write_all(l->fd, text, len) < 0 ? negative_errno() : (ssize_t) len;
+        k = pwritev2(l->fd, &iov, 1, -1, RWF_NOWAIT);
+        if (k >= 0)
+                return k;
+        /* Full, or a kernel whose pipes do not know RWF_NOWAIT: the writer thread waits instead. */
+        if (errno == EAGAIN || errno == EOPNOTSUPP || errno == EINTR)
+                return 0;
+        return negative_errno();
 }
 
 static void *writer_main(void *arg)
@@ -132,10 +162,10 @@ static void *writer_main(void *arg)
                 int fd = l->fd;
                 pthread_mutex_unlock(&l->lock);
 
-                int r = write_line(l, fd, ln);
+                int r = write_line(fd, ln);
 
                 pthread_mutex_lock(&l->lock);
-                l->queued -= ln->len + 1;
+                l->queued -= ln->len - ln->done;
                 l->writing = false;
                 if (r < 0 && r != l->last_error)
                         log_error("writing events to %s failed: %s", event_log_path(l), strerror(-r));
@@ -169,14 +199,41 @@ static int start_writer(struct event_log *l)
         return 0;
 }
 
-int event_log_submit(struct event_log *l, char *text, size_t len)
+/* Called with the lock held: appends what is left of a line to the queue for the writer thread. */
+static int enqueue(struct event_log *l, const char *text, size_t len, size_t done)
 {
-        _cleanup_free_ char *owned = text;
         struct line *ln;
         int r;
 
+        if (!l->thread_started) {
+                r = start_writer(l);
+                if (r < 0)
+                        return r;
+        }
+        ln = malloc(sizeof(*ln) + len);
+        if (!ln)
+                return -ENOMEM;
+        *ln = (struct line){ .len = len, .done = done };
+        memcpy(ln->text, text, len);
+        if (l->tail)
+                l->tail->next = ln;
+        else
+                l->head = ln;
+        l->tail = ln;
+        l->queued += len - done;
+        pthread_cond_signal(&l->wake);
+        return 0;
+}
+
+int event_log_submit(struct event_log *l, char *text, size_t len)
+{
+        _cleanup_free_ char *owned = text;
+        ssize_t k = 0;
+        int r = 0;
+
+        owned[len++] = '\n'; /* the writer's NUL: the line is written by length */
         pthread_mutex_lock(&l->lock);
-        if (l->queued + len + 1 > EVENT_LOG_QUEUE_MAX) {
+        if (l->queued + len > EVENT_LOG_QUEUE_MAX) {
                 if (l->dropped++ == 0)
                         log_error(
                                 "events to %s back up beyond %zu bytes: dropping lines (counted in status)",
@@ -184,35 +241,18 @@ int event_log_submit(struct event_log *l, char *text, size_t len)
                 pthread_mutex_unlock(&l->lock);
                 return -ENOBUFS;
         }
-        if (!l->thread_started) {
-                r = start_writer(l);
-                if (r < 0) {
-                        /* No thread to spare (a pids limit): this line goes out the slow way. */
-                        int fd = l->fd;
-                        pthread_mutex_unlock(&l->lock);
-                        owned[len] = '\n';
-                        return io_write_all(fd, owned, len + 1);
-                }
+        /* Nothing ahead of it: written here at once unless it would wait; in order either way. */
+        if (!l->head && !l->writing)
+                k = write_now(l, owned, len);
+        if (k >= 0 && (size_t) k < len) {
+                r = enqueue(l, owned, len, (size_t) k);
+                if (r < 0)
+                        l->dropped++;
+        } else if (k < 0) {
+                r = (int) k;
         }
-        ln = malloc(sizeof(*ln) + len + 1);
-        if (!ln) {
-                l->dropped++;
-                pthread_mutex_unlock(&l->lock);
-                return -ENOMEM;
-        }
-        memcpy(ln->text, owned, len);
-        ln->text[len] = '\n';
-        ln->len = len;
-        ln->next = NULL;
-        if (l->tail)
-                l->tail->next = ln;
-        else
-                l->head = ln;
-        l->tail = ln;
-        l->queued += len + 1;
-        pthread_cond_signal(&l->wake);
         pthread_mutex_unlock(&l->lock);
-        return 0;
+        return r;
 }
 
 uint64_t event_log_dropped(struct event_log *l)

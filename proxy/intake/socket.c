@@ -82,5 +82,10 @@ int intake_reject(struct dump *d)
 enum dump_reason intake_failure_reason(int error)
 {
         /* A task killed (SIGKILL) while held ends the kernel's side of the handshake. */
-        return error == -ESRCH ? REASON_TASK_GONE : REASON_PROTOCOL_ERROR;
+        if (error == -ESRCH)
+                return REASON_TASK_GONE;
+        /* The dump's deadline passed (spent waiting for a collector, say): not the kernel's fault. */
+        if (error == -ETIMEDOUT)
+                return REASON_TIMEOUT;
+        return REASON_PROTOCOL_ERROR;
 }

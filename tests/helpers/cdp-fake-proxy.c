@@ -38,6 +38,7 @@
 #include "kernel/fdpass.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
+#include "proxy/protocol/collector-msg.h"
 
 #define WAIT (10 * USEC_PER_SEC)
 
@@ -146,6 +147,7 @@ static int make_fake_dump(const char *kind, int *dump, int *writer)
 
 static int do_forge(const char *address, const char *kind, const char *id, int ns_fd)
 {
+        _cleanup_(collector_answer_done) struct collector_answer answer = {};
         _cleanup_close_ int conn = -EBADF, dump = -EBADF, writer = -EBADF;
         static char buf[65536];
         char msg[256];
@@ -166,7 +168,7 @@ static int do_forge(const char *address, const char *kind, const char *id, int n
         if (r < 0)
                 return fail("message 1", r);
         r = print_reply(conn, "answer", buf, sizeof(buf));
-        if (r <= 0 || !strstr(buf, "\"accept\":true"))
+        if (r <= 0 || collector_answer_parse(buf, (size_t) r, &answer) < 0 || !answer.accept)
                 return 0;
 
         int n = snprintf(msg, sizeof(msg), "{\"dump\":\"%s\"}", id);

@@ -20,10 +20,10 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "kernel/cleanup.h"
 #include "kernel/fdpass.h"
@@ -85,20 +85,31 @@ static void pending_close(struct pending *p)
         p->state = PENDING_FREE;
 }
 
-/* A free place, or the oldest connection's. */
-static struct pending *pending_take(struct server *s)
+/* Makes room by closing the connection that has waited longest; false if none waits. */
+static bool pending_evict_oldest(struct server *s)
 {
         struct pending *oldest = NULL;
 
-        for (size_t i = 0; i < PENDING_MAX; i++) {
-                if (s->p[i].state == PENDING_FREE)
-                        return &s->p[i];
-                if (!oldest || s->p[i].seq < oldest->seq)
+        for (size_t i = 0; i < PENDING_MAX; i++)
+                if (s->p[i].state != PENDING_FREE && (!oldest || s->p[i].seq < oldest->seq))
                         oldest = &s->p[i];
-        }
-        log_debug("%u connections wait for their messages: closing the oldest", PENDING_MAX);
+        if (!oldest)
+                return false;
         pending_close(oldest);
-        return oldest;
+        return true;
+}
+
+/* A free place, made by closing the oldest connection if every place is taken. */
+static struct pending *pending_take(struct server *s)
+{
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t i = 0; i < PENDING_MAX; i++)
+                        if (s->p[i].state == PENDING_FREE)
+                                return &s->p[i];
+                log_debug("%u connections wait for their messages: closing the oldest", PENDING_MAX);
+                (void) pending_evict_oldest(s);
+        }
+        return NULL; /* not reached: a full table has an oldest entry */
 }
 
 static void on_accept(struct server *s, int listen_fd)
@@ -107,8 +118,15 @@ static void on_accept(struct server *s, int listen_fd)
 
         for (unsigned i = 0; i < ACCEPT_BURST; i++) {
                 _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd < 0)
+                if (fd < 0) {
+                        /*
+                         * Out of fds: a waiting connection gives way, else the
+                         * listener would stay readable and the loop spin.
+                         */
+                        if ((errno == EMFILE || errno == ENFILE) && pending_evict_oldest(s))
+                                continue;
                         return;
+                }
                 int r = auth_check_peer(&s->c->auth, fd, &why);
                 if (r < 0) {
                         if (log_allowed(&s->refusals))
@@ -117,6 +135,8 @@ static void on_accept(struct server *s, int listen_fd)
                         continue;
                 }
                 struct pending *p = pending_take(s);
+                if (!p)
+                        return;
                 *p = (struct pending){
                         .state = PENDING_REQUEST,
                         .fd = TAKE_FD(fd),
@@ -145,7 +165,9 @@ static void on_request(struct server *s, struct pending *p)
         if (r == -EPROTONOSUPPORT)
                 decline = "unsupported-version";
         else if (r < 0 || !collector_id_valid(p->req.id)) {
-                log_warning("malformed request: %s", r < 0 ? strerror(-r) : "the id is not [0-9A-Za-z-]");
+                if (log_allowed(&s->refusals))
+                        log_warning("malformed request: %s",
+                                    r < 0 ? strerror(-r) : "the id is not [0-9A-Za-z-]{1,128}");
                 decline = "bad-request";
         } else if ((r = store_check_room(s->c->store, NULL)) < 0) {
                 log_warning("%s: declined, the store is full: %s", p->req.id, strerror(-r));
@@ -191,15 +213,46 @@ static usec_t dump_deadline(const struct collector *c, const struct pending *p)
         return p->requested + ms * USEC_PER_MSEC;
 }
 
-/* Message 3: the fds, the kernel's word on the first, and a thread to write it. */
+/* Hands a proven dump to a thread of its own; on failure, p is answered and closed here. */
+static void start_session(struct server *s, struct pending *p, int fds[2], size_t n_fds,
+                          const struct auth_facts *facts)
+{
+        struct session *sess = calloc(1, sizeof(*sess));
+        int r = -ENOMEM;
+
+        if (sess) {
+                *sess = (struct session){
+                        .c = s->c,
+                        .conn = p->fd,
+                        .fds = { fds[0], fds[1] },
+                        .n_fds = n_fds,
+                        .req = p->req,
+                        .facts = *facts,
+                        .deadline = dump_deadline(s->c, p),
+                };
+                r = session_start(sess);
+        }
+        if (r < 0) {
+                /* Raced by other dumps since our accept, or out of memory: still nothing read. */
+                free(sess);
+                close_many(fds, n_fds);
+                decline_dump(p, r == -EBUSY ? "busy" : "error", strerror(-r));
+                return;
+        }
+        /* The session owns the connection, the fds and the request now. */
+        p->fd = -EBADF;
+        p->req = (struct collector_request){};
+        pending_close(p);
+}
+
+/* Message 3: the fds, and the kernel's word on the first. */
 static void on_dump(struct server *s, struct pending *p)
 {
         _cleanup_free_ char *id = NULL;
-        struct session *sess;
-        enum auth_refusal why;
         int fds[2] = { -EBADF, -EBADF };
-        size_t n_fds = 0;
         struct auth_facts facts;
+        enum auth_refusal why;
+        size_t n_fds = 0;
         ssize_t k;
         int r;
 
@@ -212,48 +265,23 @@ static void on_dump(struct server *s, struct pending *p)
         }
         if (collector_dump_parse(s->buf, (size_t) k, &id) < 0 || strcmp(id, p->req.id) != 0 || n_fds < 1) {
                 close_many(fds, n_fds);
-                log_warning("%s: message 3 is not a dump of this request", p->req.id);
+                if (log_allowed(&s->refusals))
+                        log_warning("%s: message 3 is not a dump of this request", p->req.id);
                 decline_dump(p, "bad-request", "message 3 is not a dump of this request");
                 return;
         }
 
         r = auth_check_dump(&s->c->auth, fds[0], &facts, &why);
         if (r < 0) {
-                close_many(fds, n_fds);
                 const char *detail = r == -EACCES ? auth_refusal_to_string(why) : strerror(-r);
+
+                close_many(fds, n_fds);
                 if (log_allowed(&s->refusals))
                         log_warning("%s: refusing the dump fd: %s", p->req.id, detail);
                 decline_dump(p, "refused", detail);
                 return;
         }
-
-        sess = calloc(1, sizeof(*sess));
-        if (!sess) {
-                close_many(fds, n_fds);
-                decline_dump(p, "error", strerror(ENOMEM));
-                return;
-        }
-        *sess = (struct session){
-                .c = s->c,
-                .conn = p->fd,
-                .fds = { fds[0], fds[1] },
-                .n_fds = n_fds,
-                .req = p->req,
-                .facts = facts,
-                .deadline = dump_deadline(s->c, p),
-        };
-        r = session_start(sess);
-        if (r < 0) {
-                /* Raced by other dumps since our accept: still nothing read. */
-                close_many(sess->fds, sess->n_fds);
-                free(sess);
-                decline_dump(p, r == -EBUSY ? "busy" : "error", strerror(-r));
-                return;
-        }
-        /* The session owns the connection and the request now. */
-        p->fd = -EBADF;
-        p->req = (struct collector_request){};
-        pending_close(p);
+        start_session(s, p, fds, n_fds, &facts);
 }
 
 /* Closes connections whose phase is over; returns the poll timeout until the next one ends. */
@@ -283,14 +311,13 @@ static int expire(struct server *s)
 int collector_serve(struct collector *c, int listen_fd, int signal_fd)
 {
         _cleanup_free_ char *buf = malloc(COLLECTOR_MSG_MAX + 1);
-        static struct server s; /* large; one per process */
+        struct server s = { .c = c, .buf = buf };
         struct pollfd pfd[2 + PENDING_MAX];
         struct pending *at[PENDING_MAX];
         int r = 0;
 
         if (!buf)
                 return -ENOMEM;
-        s = (struct server){ .c = c, .buf = buf };
         for (size_t i = 0; i < PENDING_MAX; i++) {
                 s.p[i].fd = -EBADF;
                 collector_request_done(&s.p[i].req);

@@ -19,6 +19,8 @@
 
 #include <json-c/json.h>
 
+#include "config/jsonc.h"
+
 #include "config/config.h"
 #include "config/locate.h"
 #include "config/parser.h"
@@ -31,14 +33,13 @@
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *) NULL)->sun_path)
 #define UID_MAX_VALID UINT64_C(4294967294) /* (uid_t) -1 means "no uid" to the kernel */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 static const char *const top_keys[] = { "version", "listen", "events", "store", "limits", "routes" };
 static const char *const listen_keys[] = { "path", "protocol" };
 static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
-static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "max_concurrent",
-                                           "per_container" };
+static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
+                                           "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
 static const char *const route_keys[] = { "name",     "match", "action",     "address",
                                           "fallback", "trust", "pass_pidfd", "expose_host" };
@@ -102,6 +103,7 @@ static int config_new(const char *source, struct config **ret)
         c->limits = (struct limits){
                 .collector_timeout = 2 * USEC_PER_SEC,
                 .dump_timeout = 5 * 60 * USEC_PER_SEC,
+                .stall_timeout = 30 * USEC_PER_SEC,
                 .max_concurrent = 64,
                 .per_container_concurrent = CONFIG_DEFAULT_PER_CONTAINER_CONCURRENT,
         };
@@ -256,6 +258,10 @@ static void parse_limits(struct parser *p, struct json_object *o, struct limits 
         }
         if (parser_enter(p, o, "dump_timeout", &v)) {
                 (void) parser_get_duration(p, v, &l->dump_timeout);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "stall_timeout", &v)) {
+                (void) parser_get_duration(p, v, &l->stall_timeout);
                 parser_leave(p);
         }
         if (parser_enter(p, o, "max_concurrent", &v)) {

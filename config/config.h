@@ -83,6 +83,7 @@ struct route {
 struct limits {
         usec_t collector_timeout;     /* default 2 s */
         usec_t dump_timeout;          /* default 5 min, from accept to the end of the dump */
+        usec_t stall_timeout;         /* default 30 s: a dump moving no byte for this long is given up */
         unsigned max_concurrent;      /* default 64 */
         unsigned per_container_dumps; /* 0: no per-container rate limit */
         usec_t per_container_interval;

@@ -14,6 +14,8 @@
 
 #include <json-c/json.h>
 
+#include "config/jsonc.h"
+
 #include "config/locate.h"
 #include "config/parser.h"
 #include "config/syntax.h"
@@ -21,9 +23,6 @@
 
 /* A valid config nests 5 deep (routes[].match.runtime[]); anything far deeper is not a config. */
 #define CONFIG_MAX_DEPTH 16
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free);
 
 static bool is_ws(char c)
 {

@@ -120,18 +120,23 @@ int cgroup2_find_mount_in(const char *mountinfo, char **ret_path)
                         }
                 if (sep && (size_t) (eol - (sep + 3)) >= 8 && strncmp(sep + 3, "cgroup2 ", 8) == 0) {
                         const char *f = p;
-                        /* Skip four fields to reach the mount point. */
-                        for (int i = 0; i < 4 && f < sep; i++) {
+                        /* Skip three fields to reach the root, and one more to the mount point. */
+                        for (int i = 0; i < 3 && f && f < sep; i++) {
                                 f = memchr(f, ' ', (size_t) (sep - f));
-                                if (!f)
-                                        break;
-                                f++;
+                                if (f)
+                                        f++;
                         }
-                        if (f && f < sep) {
-                                const char *e = memchr(f, ' ', (size_t) (sep - f));
+                        /*
+                         * Only a mount of the whole hierarchy: a bind mount of a subtree (a
+                         * container's own /sys/fs/cgroup, say) would turn every id into a path
+                         * relative to that subtree, or into nothing.
+                         */
+                        if (f && f + 2 <= sep && f[0] == '/' && f[1] == ' ') {
+                                const char *m = f + 2;
+                                const char *e = memchr(m, ' ', (size_t) (sep - m));
                                 if (!e)
                                         e = sep;
-                                char *path = unescape_mountinfo(f, (size_t) (e - f));
+                                char *path = unescape_mountinfo(m, (size_t) (e - m));
                                 if (!path)
                                         return -ENOMEM;
                                 *ret_path = path;

@@ -17,9 +17,10 @@ void cgroup_lines_free(struct cgroup_line *lines, size_t n);
 int cgroup_parse_proc(const char *text, struct cgroup_line **ret, size_t *ret_n);
 
 /*
- * Finds the cgroup2 mount point in the text of a mountinfo file: the
- * filesystem type is the first field after the " - " separator. On hybrid
- * hosts it is /sys/fs/cgroup/unified. -ENOENT if there is none.
+ * Finds the cgroup2 mount point in the text of a mountinfo file: the first
+ * mount of type cgroup2 (the first field after the " - " separator) whose
+ * root is the hierarchy's root "/", never a bind mount of a subtree. On
+ * hybrid hosts it is /sys/fs/cgroup/unified. -ENOENT if there is none.
  */
 int cgroup2_find_mount_in(const char *mountinfo, char **ret_path);
 /* The same on /proc/self/mountinfo. */

@@ -6,6 +6,8 @@
 #define CORE_PATTERN_SYSCTL    "/proc/sys/kernel/core_pattern"
 #define CORE_MODES_SYSCTL      "/proc/sys/kernel/core_modes"
 #define CORE_PIPE_LIMIT_SYSCTL "/proc/sys/kernel/core_pipe_limit"
+/* What the kernel starts with. */
+#define CORE_PATTERN_DEFAULT "core"
 /* The kernel's CORENAME_MAX_SIZE. */
 #define CORE_PATTERN_MAX 128
 

@@ -9,8 +9,6 @@
 #include "kernel/cleanup.h"
 #include "kernel/netlink.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
-
 int netlink_open(int protocol, struct nl_sock **ret)
 {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();

@@ -10,7 +10,14 @@
  */
 int netlink_errno(int nlerr, int saved_errno);
 
-struct nl_sock;
+#include <netlink/msg.h>
+#include <netlink/socket.h>
+
+#include "kernel/cleanup.h"
+
+/* libnl's sockets and messages as owned locals, for the netlink users in kernel/. */
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free);
 
 /*
  * A libnl socket connected to protocol (SOCK_CLOEXEC), with libnl's own

@@ -18,8 +18,6 @@
 #include "kernel/netlink.h"
 #include "kernel/proc-connector.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
-
 /*
  * libnl sets 32 KiB. A kernel without event filters (before 6.6) multicasts
  * every fork, exec and exit on the host to us, and even with the filter a

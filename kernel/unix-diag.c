@@ -20,9 +20,6 @@
 #include "kernel/netlink.h"
 #include "kernel/unix-diag.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free);
-
 /* A namespace's users can create listeners at will; the list we build for them is bounded. */
 #define UNIX_DIAG_LISTENERS_MAX 65536
 

@@ -11,14 +11,13 @@
 
 #include <json-c/json.h>
 
+#include "config/jsonc.h"
+
 #include "kernel/cleanup.h"
 #include "tests/tap.h"
 #include "proxy/base/jsonw.h"
 
 #define FFFD "\xef\xbf\xbd"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free);
 
 /* Finishes w and returns the document, or NULL after printing the error. */
 static char *finish(struct jsonw *w)

@@ -15,6 +15,7 @@ enum act_status {
         ACT_DONE,
         ACT_FALLBACK,
         ACT_CONTINUE, /* a step inside an action went well: the next one runs */
+        ACT_WATCH,    /* a collector has the stream; the result comes later, through the watch */
 };
 
 struct act_result {
@@ -36,4 +37,9 @@ static inline struct act_result act_fallback(enum dump_reason reason)
 static inline struct act_result act_continue(void)
 {
         return (struct act_result){ ACT_CONTINUE, OUTCOME_NONE, REASON_NONE };
+}
+
+static inline struct act_result act_watch(void)
+{
+        return (struct act_result){ ACT_WATCH, OUTCOME_NONE, REASON_NONE };
 }

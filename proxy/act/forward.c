@@ -26,6 +26,7 @@
 #include "kernel/pidfd.h"
 #include "proxy/act/forward.h"
 #include "proxy/act/trust.h"
+#include "proxy/act/watch.h"
 #include "proxy/base/log.h"
 #include "proxy/intake/socket.h"
 #include "proxy/protocol/collector-msg.h"
@@ -223,21 +224,19 @@ static bool stream_untouched(struct dump *d, const struct collector_result *res)
         return coredump_conn_is_request(d->fd, MIN(d->deadline, io_now() + USEC_PER_SEC)) == 0;
 }
 
-/* Message 4, until dump_timeout; our own reference keeps the stream until then. */
-static struct act_result await_result(struct dump *d, char *buf)
+struct act_result forward_collect(struct dump *d)
 {
+        _cleanup_free_ char *buf = malloc(COLLECTOR_MSG_MAX + 1);
         struct collector_result res = {};
         struct act_result out;
         size_t len = 0;
         int r;
 
-        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, d->deadline, &len);
+        if (!buf)
+                return act_done(OUTCOME_FAILED, REASON_COLLECTOR_ERROR);
+        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, io_now(), &len);
         if (r >= 0)
                 r = collector_result_parse(buf, len, &res);
-        if (r == -ETIMEDOUT) {
-                log_warning("%s: collector did not finish within dump_timeout", d->id);
-                return act_done(OUTCOME_FAILED, REASON_TIMEOUT);
-        }
         if (r < 0) {
                 log_warning("%s: collector ended without a result: %s", d->id, strerror(-r));
                 return act_done(OUTCOME_FAILED, REASON_COLLECTOR_ERROR);
@@ -285,5 +284,6 @@ struct act_result act_forward(struct dump *d, const struct dump_env *env)
         res = hand_over(d);
         if (res.status != ACT_CONTINUE)
                 return res;
-        return await_result(d, buf);
+        /* Message 4 may take as long as the dump: the watch waits for it, not this worker. */
+        return watch_add(env->watch, d) >= 0 ? act_watch() : act_done(OUTCOME_FAILED, REASON_OVERLOAD);
 }

@@ -11,9 +11,16 @@
 #include "proxy/dump/env.h"
 
 /*
- * Done: delivered, or failed once the stream was handed over. Fallback:
- * the reason the forward did not happen; then no byte of the stream has
- * been read (and in request mode the kernel is still waiting for its ack,
- * unless the collector took the stream and gave it back unread).
+ * Watch: the collector has the stream; its result comes through the watch
+ * (proxy/act/watch.c). Done: failed while handing it over. Fallback: the
+ * reason the forward did not happen; then no byte of the stream has been
+ * read, and in request mode the kernel still waits for its ack.
  */
 struct act_result act_forward(struct dump *d, const struct dump_env *env);
+
+/*
+ * Message 4, once the collector's socket is readable (or hung up): done
+ * (delivered only with a byte count and no error; failed), or fallback
+ * when the collector read nothing of the stream and says so.
+ */
+struct act_result forward_collect(struct dump *d);

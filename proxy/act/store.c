@@ -10,9 +10,6 @@
 #include "proxy/dump/describe.h"
 #include "proxy/intake/socket.h"
 
-/* A kernel stream that moves no byte for this long is given up (a FUSE-backed page, say). */
-#define STORE_STALL_TIMEOUT (30 * USEC_PER_SEC)
-
 struct metadata_ctx {
         struct dump *dump;
         enum dump_reason reason;
@@ -67,7 +64,8 @@ struct act_result act_store(struct dump *d, enum dump_reason reason)
                 .src = d->fd,
                 .source = source_of(d),
                 .deadline = d->deadline,
-                .stall_timeout = STORE_STALL_TIMEOUT,
+                /* A kernel stream that moves no byte for this long is given up (a FUSE-backed page, say). */
+                .stall_timeout = s->config->limits.stall_timeout,
                 .metadata = store_metadata,
                 .userdata = &m,
         };

@@ -184,6 +184,9 @@ static const unsigned long proxy_ioctls[] = {
         PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER3_COMPAT),
         /* The crashing task's network namespace, where its collector listens. */
         PIDFD_GET_NET_NAMESPACE,
+        /* Bytes still queued in a forwarded dump's stream: whether its collector reads (proxy/act/watch.c).
+         */
+        FIONREAD,
         /* stdio asks whether stdout is a terminal before its first buffered write. */
         TCGETS,
 };

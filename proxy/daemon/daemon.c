@@ -19,6 +19,7 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/proc-connector.h"
+#include "proxy/act/watch.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/accounting.h"
@@ -29,6 +30,8 @@
 
 /* On SIGTERM, how long dumps in flight may take before their connections are shut down. */
 #define STOP_GRACE (30 * USEC_PER_SEC)
+/* After the connections are shut down, every step ends at once; this is only a bound. */
+#define STOP_CUT_WAIT (10 * USEC_PER_SEC)
 /*
  * After the pattern is given back, connections the kernel queued before are
  * still ours: accept them for this long after the queue was last seen empty
@@ -148,20 +151,31 @@ static void drain_listener(struct daemon *m)
         }
 }
 
-static void wait_for_workers(struct daemon *m)
+/*
+ * Every dump in flight finished: queued, on a worker, or waiting for its
+ * collector. After the grace period (or a second SIGTERM) their connections
+ * are shut down, which ends every step; false if some still did not end.
+ */
+static bool wait_for_dumps(struct daemon *m)
 {
-        usec_t grace = io_now() + STOP_GRACE;
-        bool cut = false;
+        usec_t grace = io_now() + STOP_GRACE, cut_at = USEC_INFINITY;
 
-        while (workers_wait_idle(m->pool, io_now() + 200 * USEC_PER_MSEC) < 0) {
+        while (inflight_count(&m->inflight) > 0) {
+                (void) usleep(50 * 1000);
                 int sig = m->signal_fd >= 0 ? read_signal(m) : 0;
-                if (!cut && (io_now() >= grace || sig == SIGTERM || sig == SIGINT)) {
+                if (cut_at == USEC_INFINITY && (io_now() >= grace || sig == SIGTERM || sig == SIGINT)) {
                         log_warning("stopping: shutting down %zu dumps in flight",
                                     inflight_count(&m->inflight));
                         inflight_shutdown(&m->inflight);
-                        cut = true;
+                        cut_at = io_now();
+                }
+                if (cut_at != USEC_INFINITY && io_now() - cut_at > STOP_CUT_WAIT) {
+                        log_error("stopping: %zu dumps did not end; exiting without them",
+                                  inflight_count(&m->inflight));
+                        return false;
                 }
         }
+        return true;
 }
 
 static void stop(struct daemon *m)
@@ -184,11 +198,14 @@ static void stop(struct daemon *m)
                 m->control_fd = safe_close(m->control_fd);
                 (void) unlink(m->control_path);
         }
-        if (m->pool) {
-                wait_for_workers(m);
+        if (m->pool && wait_for_dumps(m)) {
+                (void) workers_wait_idle(m->pool, io_now() + STOP_GRACE);
                 workers_free(m->pool);
                 m->pool = NULL;
+                watch_free(m->env.watch);
+                m->env.watch = NULL;
         }
+        /* Otherwise threads still hold dumps: exit() ends them, and frees what they hold. */
 }
 
 static void free_state(struct daemon *m)

@@ -80,11 +80,23 @@ int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_r
          * After an unclean stop the pattern may still be ours: then the one
          * to restore is the one saved by the previous run, not our own.
          */
-        if (pattern_points_at(listen_path, NULL) &&
-            io_read_file_at(AT_FDCWD, h->state_path, 4096, &saved, NULL) >= 0) {
-                saved[strcspn(saved, "\n")] = 0;
-                log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
-                         listen_path, saved);
+        if (pattern_points_at(listen_path, NULL)) {
+                if (io_read_file_at(AT_FDCWD, h->state_path, 4096, &saved, NULL) >= 0) {
+                        saved[strcspn(saved, "\n")] = 0;
+                        log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
+                                 listen_path, saved);
+                } else {
+                        /*
+                         * Ours, and nothing saved: "restoring" what is there would leave the
+                         * kernel pointing at a socket nobody serves once we stop.
+                         */
+                        saved = strdup(CORE_PATTERN_DEFAULT);
+                        if (!saved)
+                                return log_oom();
+                        log_warning("core_pattern already points at %s and no earlier pattern was saved; "
+                                    "will restore the kernel default '%s'",
+                                    listen_path, CORE_PATTERN_DEFAULT);
+                }
         }
 
         r = core_pattern_install(listen_path, want_request, &previous, &request);

@@ -108,6 +108,7 @@ void reload_finish(struct daemon *m)
         old = m->setup;
         m->setup = s;
         setup_unref(old);
-        workers_set_max_threads(m->pool, s->config->limits.max_concurrent);
+        workers_set_limits(m->pool, s->config->limits.max_concurrent + host_workers(&s->config->limits),
+                           s->config->limits.max_concurrent);
         log_info("configuration reloaded from %s", s->config->source);
 }

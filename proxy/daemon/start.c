@@ -19,6 +19,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/netns.h"
 #include "kernel/proc-connector.h"
+#include "proxy/act/watch.h"
 #include "proxy/base/log.h"
 #include "proxy/base/utc.h"
 #include "proxy/daemon/accounting.h"
@@ -30,17 +31,60 @@
 
 /* Accepted dumps waiting for a worker, beyond max_concurrent running ones. */
 #define QUEUE_PER_WORKER 16
+/*
+ * Workers beyond max_concurrent that only host dumps may use (container
+ * dumps hold at most max_concurrent): an eighth more, two at the least.
+ */
+#define HOST_WORKERS_DIVISOR 8
+#define HOST_WORKERS_MIN     2
 /* Containers tracked by limits.per_container at once; idle ones are forgotten first. */
 #define RATELIMIT_CONTAINERS 4096
 
-static void worker(void *item, void *userdata)
+static void release(struct daemon *m, struct dump *d)
+{
+        inflight_remove(&m->inflight, d);
+        dump_free(d);
+}
+
+static enum worker_result worker(void *item, void *userdata)
 {
         struct daemon *m = userdata;
         struct dump *d = item;
+        enum dump_progress p;
 
-        dump_run(d, &m->env);
-        inflight_remove(&m->inflight, d);
-        dump_free(d);
+        p = d->fallback_reason != REASON_NONE ? dump_run_fallback(d, &m->env) : dump_run(d, &m->env);
+        switch (p) {
+        case DUMP_PARKED:
+                return WORKER_PARKED;
+        case DUMP_WATCHED:
+                return WORKER_TAKEN;
+        case DUMP_FINISHED:
+                break;
+        }
+        release(m, d);
+        return WORKER_DONE;
+}
+
+static bool claim_worker(void *userdata)
+{
+        struct daemon *m = userdata;
+
+        return workers_claim_container(m->pool);
+}
+
+/* A forwarded dump's end, on the watch's thread: anything slow (a fallback's store) goes to a worker. */
+static void forwarded(void *userdata, struct dump *d, struct act_result res)
+{
+        struct daemon *m = userdata;
+
+        if (dump_run_forwarded(d, &m->env, res)) {
+                release(m, d);
+                return;
+        }
+        if (workers_submit(m->pool, d) < 0) {
+                (void) dump_run_forwarded(d, &m->env, act_done(OUTCOME_FAILED, REASON_OVERLOAD));
+                release(m, d);
+        }
 }
 
 static int open_setup(struct daemon *m)
@@ -99,6 +143,11 @@ static void open_identify(struct daemon *m)
                 m->env.identify.user_ns_ino = user_ns.st_ino;
 }
 
+unsigned host_workers(const struct limits *l)
+{
+        return MAX(HOST_WORKERS_MIN, l->max_concurrent / HOST_WORKERS_DIVISOR);
+}
+
 static int open_limits(struct daemon *m)
 {
         const struct limits *l = &m->setup->config->limits;
@@ -109,10 +158,14 @@ static int open_limits(struct daemon *m)
                 r = ratelimit_new(RATELIMIT_CONTAINERS, &m->env.limiter);
         if (r >= 0)
                 r = concurrency_new(&m->env.concurrency);
+        if (r >= 0)
+                r = watch_new(&m->env, forwarded, m, &m->env.watch);
         if (r < 0)
                 return log_oom();
-        r = workers_new(l->max_concurrent, (size_t) l->max_concurrent * QUEUE_PER_WORKER, worker, m,
-                        &m->pool);
+        m->env.claim_worker = claim_worker;
+        m->env.userdata = m;
+        r = workers_new(l->max_concurrent + host_workers(l), l->max_concurrent,
+                        (size_t) l->max_concurrent * QUEUE_PER_WORKER, worker, m, &m->pool);
         if (r < 0)
                 return log_error_errno(r, "cannot create the worker pool");
         return 0;

@@ -46,6 +46,8 @@ struct daemon {
 
 /* proxy/daemon/start.c */
 int daemon_start(struct daemon *m);
+/* Workers only host dumps may use, beyond max_concurrent. */
+unsigned host_workers(const struct limits *l);
 
 /* proxy/daemon/listener.c: the kernel socket, one daemon per path. */
 int listener_open(struct daemon *m, const char *path);

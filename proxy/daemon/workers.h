@@ -4,8 +4,14 @@
 /*
  * A bounded pool of worker threads fed from a bounded FIFO. The event loop
  * only enqueues; everything that may block (the handshake, /proc, the
- * store, a collector) runs on a worker. Threads are started on demand up to
- * the limit and then stay, so an idle daemon stays small.
+ * store, a collector's answer) runs on a worker. Threads are started on
+ * demand up to the limit and then stay, so an idle daemon stays small.
+ *
+ * Workers are shared fairly between host and container dumps: a running
+ * item that turns out to be a container's claims one of a limited number of
+ * container slots (workers_claim_container()); when none is free it is
+ * parked, holding no thread, and resumes as soon as a slot frees. So the
+ * remaining workers always serve host dumps, whatever containers do.
  */
 
 #include <stdbool.h>
@@ -13,21 +19,34 @@
 
 struct worker_pool;
 
-typedef void (*worker_fn)(void *item, void *userdata);
+enum worker_result {
+        WORKER_DONE,   /* the item is finished */
+        WORKER_PARKED, /* no container slot was free: run the item again when one is */
+        WORKER_TAKEN,  /* someone else owns the item now (it ends elsewhere) */
+};
 
-int workers_new(unsigned max_threads, size_t max_queue, worker_fn fn, void *userdata,
+typedef enum worker_result (*worker_fn)(void *item, void *userdata);
+
+int workers_new(unsigned max_threads, unsigned max_container, size_t max_queue, worker_fn fn, void *userdata,
                 struct worker_pool **ret);
 
 /* -EAGAIN when the queue is full: the caller decides what a refused item means. */
 int workers_submit(struct worker_pool *p, void *item);
 
-/* Items waiting and items being worked on. */
+/*
+ * Called by the running item: true when it holds a container slot (now or
+ * already); false when all are taken, and the item must return
+ * WORKER_PARKED. The slot is given back when the item returns DONE or TAKEN.
+ */
+bool workers_claim_container(struct worker_pool *p);
+
+/* Items waiting (queued and parked) and items being worked on. */
 void workers_counts(struct worker_pool *p, size_t *ret_queued, size_t *ret_running);
 
-/* Changes the thread limit (config reload); running threads are not stopped. */
-void workers_set_max_threads(struct worker_pool *p, unsigned max_threads);
+/* Changes the limits (config reload); running threads are not stopped. */
+void workers_set_limits(struct worker_pool *p, unsigned max_threads, unsigned max_container);
 
-/* Waits until the queue is empty and no item runs, or until deadline; returns -ETIMEDOUT then. */
+/* Waits until nothing is queued, parked or running, or until deadline; -ETIMEDOUT then. */
 int workers_wait_idle(struct worker_pool *p, unsigned long long deadline_usec);
 
 /* Stops the threads after the queue drained (call workers_wait_idle first) and frees the pool. */

@@ -67,6 +67,7 @@ struct dump {
         struct container_info container;
         char *limit_key; /* the container's key in the rate and concurrency limits; NULL: a host task */
         bool holds_slot; /* counted in the container's dumps in flight until it finishes */
+        enum dump_reason fallback_reason; /* a collector gave it back unread: the fallback runs with this */
 
         /* What every document about the dump says, built once it is identified (dump_describe). */
         struct dump_record record;

@@ -10,10 +10,16 @@
 #include "proxy/dump/ratelimit.h"
 #include "proxy/dump/stats.h"
 
+struct watch;
+
 struct dump_env {
         struct identify_context identify;
         uint64_t host_netns;             /* inode of the host's network namespace */
         struct rate_limiter *limiter;    /* limits.per_container, kept across reloads */
         struct concurrency *concurrency; /* dumps in flight per container */
         struct proxy_stats *stats;
+        struct watch *watch; /* forwarded dumps waiting for their collector's result */
+        /* A container's dump claims one of the workers containers may hold; false: it must park. */
+        bool (*claim_worker)(void *userdata);
+        void *userdata;
 };

@@ -14,9 +14,8 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
+#include "proxy/dump/cmdline.h"
 #include "proxy/dump/identify.h"
-
-#define CMDLINE_MAX 4096
 
 void identify_done(struct task_identity *t)
 {
@@ -137,37 +136,6 @@ int identify_map_id(const char *map, uint32_t id, int64_t *ret)
         }
         *ret = -1; /* unmapped: the container sees the overflow id */
         return 0;
-}
-
-static void read_cmdline(int dirfd, struct task_identity *t)
-{
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC);
-        size_t len = 0;
-
-        if (fd < 0)
-                return;
-        buf = malloc(CMDLINE_MAX + 1);
-        if (!buf)
-                return;
-        /* Bounded: the arguments of a crashing process are its own to make huge. */
-        while (len < CMDLINE_MAX) {
-                size_t want = CMDLINE_MAX - len;
-                ssize_t k = read(fd, buf + len, want);
-                if (k <= 0)
-                        break;
-                len += (size_t) k;
-                /* The kernel fills what was asked for while arguments remain: short means done. */
-                if ((size_t) k < want)
-                        break;
-        }
-        while (len > 0 && buf[len - 1] == 0)
-                len--;
-        for (size_t i = 0; i < len; i++)
-                if (buf[i] == 0)
-                        buf[i] = ' ';
-        buf[len] = 0;
-        t->cmdline = TAKE_PTR(buf);
 }
 
 /*
@@ -373,7 +341,8 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 exe[k] = 0;
                 t->exe = strdup(exe);
         }
-        read_cmdline(dirfd, t);
+        /* Never on the dump's own thread: the task may back its argv with memory that never loads. */
+        (void) cmdline_read(dirfd, CMDLINE_TIMEOUT, &t->cmdline);
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);
 

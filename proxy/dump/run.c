@@ -105,7 +105,7 @@ static struct act_result act(struct dump *d, const struct dump_env *env)
                         res = act_fallback(REASON_SENSITIVE);
                 else
                         res = act_forward(d, env);
-                if (res.status == ACT_DONE)
+                if (res.status != ACT_FALLBACK)
                         return res;
                 /* Not forwarded: why becomes the reason of the fallback's outcome. */
                 reason = res.reason;
@@ -117,26 +117,85 @@ static struct act_result act(struct dump *d, const struct dump_env *env)
         return action == ACTION_REJECT ? act_reject(d, reason) : act_store(d, reason);
 }
 
-void dump_run(struct dump *d, const struct dump_env *env)
+/* Identify, route, limits: once per dump, however often it is parked. */
+static struct act_result prepare(struct dump *d, const struct dump_env *env)
 {
         struct act_result res;
 
         res = identify(d, env);
-        if (res.status == ACT_CONTINUE) {
-                d->route = route_select(d->setup->config, &d->task, d->in_container ? &d->container : NULL);
-                dump_describe(d);
-                dump_set_state(d, DUMP_ROUTED);
-                res = within_limits(d, env);
-                if (res.status == ACT_FALLBACK) {
-                        /* Over a limit: refused before any byte, whatever the route says. */
-                        set_action(d, ACTION_REJECT, false);
-                        res = act_reject(d, res.reason);
-                } else if (res.status == ACT_CONTINUE) {
-                        res = act(d, env);
-                }
+        if (res.status != ACT_CONTINUE)
+                return res;
+        d->route = route_select(d->setup->config, &d->task, d->in_container ? &d->container : NULL);
+        dump_describe(d);
+        dump_set_state(d, DUMP_ROUTED);
+        res = within_limits(d, env);
+        if (res.status == ACT_FALLBACK) {
+                /* Over a limit: refused before any byte, whatever the route says. */
+                set_action(d, ACTION_REJECT, false);
+                return act_reject(d, res.reason);
         }
+        return res;
+}
+
+static void conclude(struct dump *d, const struct dump_env *env, struct act_result res)
+{
         dump_conclude(d, res.outcome, res.reason);
         dump_finish(d, env);
+}
+
+/* Some workers always stay for host dumps: a container's dump waits for a slot of its own, on no thread. */
+static bool may_run(struct dump *d, const struct dump_env *env)
+{
+        return !d->in_container || !env->claim_worker || env->claim_worker(env->userdata);
+}
+
+enum dump_progress dump_run(struct dump *d, const struct dump_env *env)
+{
+        struct act_result res;
+
+        /* It waited past its deadline (queued or parked): the kernel is told no, before any byte. */
+        if (io_now() >= d->deadline) {
+                dump_run_refused(d, env, REASON_TIMEOUT);
+                return DUMP_FINISHED;
+        }
+        if (dump_get_state(d) < DUMP_ROUTED) {
+                res = prepare(d, env);
+                if (res.status != ACT_CONTINUE) {
+                        conclude(d, env, res);
+                        return DUMP_FINISHED;
+                }
+        }
+        if (!may_run(d, env))
+                return DUMP_PARKED;
+        res = act(d, env);
+        if (res.status == ACT_WATCH)
+                return DUMP_WATCHED; /* the collector has it; this worker is free for the next dump */
+        conclude(d, env, res);
+        return DUMP_FINISHED;
+}
+
+bool dump_run_forwarded(struct dump *d, const struct dump_env *env, struct act_result res)
+{
+        if (res.status == ACT_FALLBACK) {
+                /* Given back unread: the route's fallback keeps it, on a worker. */
+                d->fallback_reason = res.reason;
+                return false;
+        }
+        conclude(d, env, res);
+        return true;
+}
+
+enum dump_progress dump_run_fallback(struct dump *d, const struct dump_env *env)
+{
+        enum route_action action = d->route->fallback;
+
+        if (!may_run(d, env))
+                return DUMP_PARKED;
+        set_action(d, action, true);
+        conclude(d, env,
+                 action == ACTION_REJECT ? act_reject(d, d->fallback_reason)
+                                         : act_store(d, d->fallback_reason));
+        return DUMP_FINISHED;
 }
 
 void dump_run_refused(struct dump *d, const struct dump_env *env, enum dump_reason reason)

@@ -7,6 +7,8 @@
 
 #include <json-c/json.h>
 
+#include "config/jsonc.h"
+
 #include "proxy/protocol/collector-msg.h"
 #include "proxy/base/jsonw.h"
 #include "kernel/cleanup.h"
@@ -23,9 +25,6 @@
  * bytes in which every byte was replaced by the three bytes of U+FFFD.
  */
 #define RECV_STRING_MAX (4U * SEND_STRING_MAX)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free);
 
 static void jsonw_donep(struct jsonw *w)
 {

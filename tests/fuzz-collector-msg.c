@@ -32,8 +32,8 @@ static int format_q(const struct collector_request *q, char **ret, size_t *ret_l
 /*
  * What a sender writes of one string (collector-msg.c's SEND_STRING_MAX). A
  * parser takes up to four times as much, so the formatters cut free text to
- * this and refuse identifiers beyond it: the one way a parsed message may
- * fail to format again.
+ * this and refuse identifiers beyond it: with an id outside the protocol's
+ * alphabet, the only ways a parsed message may fail to format again.
  */
 #define SEND_STRING_MAX 4096U
 
@@ -86,8 +86,9 @@ static void fuzz_request(const char *buf, size_t len)
         CHECK(a.has_container || (!a.runtime && !a.container_id && !a.pod_uid));
 
         r = format_q(&a, &doc, &doc_len);
-        if (r == -EINVAL && (too_long(a.id) || too_long(a.time) || too_long(a.mode) || too_long(a.runtime) ||
-                             too_long(a.container_id) || too_long(a.pod_uid)))
+        /* An id outside the protocol's [0-9A-Za-z-]{1,128} is never sent. */
+        if (r == -EINVAL && (!collector_id_valid(a.id) || too_long(a.time) || too_long(a.mode) ||
+                             too_long(a.runtime) || too_long(a.container_id) || too_long(a.pod_uid)))
                 return;
         if (r == -EMSGSIZE) {
                 /*
@@ -168,7 +169,7 @@ static void fuzz_dump(const char *buf, size_t len)
         CHECK(a && a[0]);
 
         r = collector_dump_format(a, &doc, &doc_len);
-        if (r == -EINVAL && too_long(a))
+        if (r == -EINVAL && !collector_id_valid(a))
                 return;
         CHECK(r == 0 || r == -ENOMEM);
         if (r < 0)

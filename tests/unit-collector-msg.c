@@ -526,8 +526,38 @@ static void test_framing(void)
         }
 }
 
+/* Ids name files in a collector's directory: the protocol promises [0-9A-Za-z-], 1 to 128 bytes. */
+static void test_ids(void)
+{
+        static const char *const good[] = { "20261127T135300Z-0123456789ab", "x", "A-z-0-9", "-" };
+        static const char *const bad[] = { "",    "../x",        "a/b", "..", ".hidden",
+                                           "a b", "caf\xc3\xa9", "x\n", "a_b" };
+        char longest[COLLECTOR_ID_MAX + 2];
+        _cleanup_free_ char *s = NULL;
+        struct collector_request r = { .pid = -1, .uid = -1, .gid = -1, .host_pid = -1 };
+        size_t n;
+
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+                ok(collector_id_valid(good[i]), "id '%s' is valid", good[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                ok(!collector_id_valid(bad[i]), "bad id %zu is not valid", i);
+        ok(!collector_id_valid(NULL), "no id is not valid");
+        memset(longest, 'i', sizeof(longest));
+        longest[COLLECTOR_ID_MAX] = '\0';
+        ok(collector_id_valid(longest), "an id of %u bytes is valid", COLLECTOR_ID_MAX);
+        longest[COLLECTOR_ID_MAX] = 'i';
+        longest[COLLECTOR_ID_MAX + 1] = '\0';
+        ok(!collector_id_valid(longest), "one byte more is not");
+
+        /* What the proxy sends keeps the promise: such an id is never formatted. */
+        r.id = (char *) "../x";
+        is_int(format_q(&r, &s, &n), -EINVAL, "a request with id '../x' is not formatted");
+        is_int(collector_dump_format("../x", &s, &n), -EINVAL, "nor message 3");
+}
+
 int main(void)
 {
+        test_ids();
         test_request_roundtrip();
         test_request_unknown();
         test_request_format_errors();

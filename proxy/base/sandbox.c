@@ -193,7 +193,21 @@ static const unsigned long proxy_ioctls[] = {
 };
 
 static const unsigned long collector_ioctls[] = {
+        /* Whether the task behind a dump fd is being dumped (proxy/collector/auth.c): each size we pass. */
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER0_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER1_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER2_COMPAT),
+        PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER3_COMPAT),
         TCGETS,
+};
+
+/*
+ * What the collector asks of its sockets (getsockopt at SOL_SOCKET, nothing
+ * else): who connected, and where a dump fd comes from (its type, its
+ * network namespace, its peer's credentials and pidfd).
+ */
+static const int collector_sockopts[] = {
+        SO_PEERCRED, SO_PEERPIDFD, SO_NETNS_COOKIE, SO_DOMAIN, SO_TYPE,
 };
 
 static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
@@ -371,12 +385,19 @@ int sandbox_apply_collector(void)
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
 
-        /* No socket, connect, setns, netlink, file handles or pidfds: it only accepts on its own socket. */
+        /*
+         * No socket, connect, setns, netlink, file handles or pidfd_open: it
+         * only accepts on its own socket and asks what it was given.
+         */
         r = new_filter(&ctx);
         if (r >= 0)
                 r = ALLOW_GROUP(ctx, group_collector_files);
         if (r >= 0)
                 r = allow_ioctls(ctx, collector_ioctls, ARRAY_SIZE(collector_ioctls));
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(collector_sockopts); i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) SOL_SOCKET),
+                                     SCMP_A2(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) collector_sockopts[i]));
         if (r < 0)
                 return r;
         return load(ctx);

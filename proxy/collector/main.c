@@ -2,7 +2,8 @@
 
 /*
  * coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]
- *                    [--keep-free SIZE] [--max-connections N] [--log-level LEVEL]
+ *                    [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]
+ *                    [--require-task-proof] [--allow-host-peer] [--log-level LEVEL]
  *
  * The reference per-namespace collector: binds the well-known address in
  * its own network namespace, takes dumps from coredump-proxy by the
@@ -28,6 +29,7 @@
 #include "config/config.h"
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
+#include "kernel/sockopt.h"
 #include "kernel/unix-listen.h"
 #include "proxy/base/caps.h"
 #include "proxy/base/log.h"
@@ -35,17 +37,33 @@
 #include "proxy/collector/collector.h"
 #include "proxy/store/store.h"
 
+/* The proxy's own default dump_timeout: no dump needs longer from us unless we are told. */
+#define DEFAULT_MAX_DUMP_TIME (5 * 60 * USEC_PER_SEC)
+
 static void help(void)
 {
         printf("Usage: coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]\n"
-               "                          [--keep-free SIZE] [--max-connections N] [--log-level LEVEL]\n"
+               "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
+               "                          [--require-task-proof] [--allow-host-peer] [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
                "writes DIR/<id>.core and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
-               "  --address @NAME   abstract socket name (default %s) or a socket path\n"
-               "  --max-use SIZE    bytes the dumps may use (K/M/G/T suffixes, or N%%)\n"
-               "  --max-files N     dumps kept at most\n"
-               "  --keep-free SIZE  free space to leave on the filesystem (default 5%%)\n",
+               "  --address @NAME        abstract socket name (default %s) or a socket path\n"
+               "  --max-use SIZE         bytes the dumps may use (K/M/G/T suffixes, or N%%)\n"
+               "  --max-files N          dumps kept at most\n"
+               "  --keep-free SIZE       free space to leave on the filesystem (default 5%%)\n"
+               "  --max-connections N    dumps written at once (default 16)\n"
+               "  --max-dump-time TIME   the longest one dump may take, whatever the proxy allows\n"
+               "                         (ms, s, m, h suffixes; default 5m)\n"
+               "\n"
+               "Only the kernel's own coredump connection is taken as a dump, passed on by a peer\n"
+               "outside this pid namespace (the proxy). When this pid namespace sees the crashing\n"
+               "task (a shared pid namespace), its pidfd proves the crash and gives pid, uid and\n"
+               "gid; otherwise (a sidecar with a pid namespace of its own) the connection proves\n"
+               "uid and gid, and the pid is the proxy's word (\"verified\" in <id>.json says which).\n"
+               "  --require-task-proof   refuse dumps of tasks this pid namespace does not see\n"
+               "  --allow-host-peer      accept a peer inside this pid namespace if it is root: for a\n"
+               "                         collector that shares the proxy's (the host's) pid namespace\n",
                CONFIG_DEFAULT_ADDRESS);
 }
 
@@ -58,12 +76,15 @@ int main(int argc, char **argv)
                 { "max-files", required_argument, NULL, 'f' },
                 { "keep-free", required_argument, NULL, 'k' },
                 { "max-connections", required_argument, NULL, 'c' },
+                { "max-dump-time", required_argument, NULL, 't' },
+                { "require-task-proof", no_argument, NULL, 'R' },
+                { "allow-host-peer", no_argument, NULL, 'H' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         struct store_options so = { .policy = STORE_KEEP };
-        struct collector c = { .max_connections = 16 };
+        struct collector c = { .max_dumps = 16, .max_dump_time = DEFAULT_MAX_DUMP_TIME };
         const char *dir = NULL, *address = CONFIG_DEFAULT_ADDRESS;
         _cleanup_close_ int fd = -EBADF, sfd = -EBADF;
         sigset_t mask;
@@ -104,9 +125,21 @@ int main(int argc, char **argv)
                         if (opt == 'f')
                                 so.max_files = (unsigned) v;
                         else
-                                c.max_connections = (unsigned) v;
+                                c.max_dumps = (unsigned) v;
                         break;
                 }
+                case 't':
+                        if (config_parse_duration(optarg, &c.max_dump_time) < 0 || c.max_dump_time == 0) {
+                                log_error("invalid duration '%s'", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'R':
+                        c.auth.require_task = true;
+                        break;
+                case 'H':
+                        c.auth.allow_host_peer = true;
+                        break;
                 case 'l': {
                         int level = log_level_from_string(optarg);
                         if (level < 0) {
@@ -136,6 +169,11 @@ int main(int argc, char **argv)
         fd = unix_listen(address, SOCK_SEQPACKET, 64, 0600);
         if (fd < 0)
                 return log_error_errno(fd, "cannot listen on %s", address), EXIT_FAILURE;
+        /* A dump fd made in this namespace is a pod process's, never the kernel's (auth.c). */
+        r = sockopt_netns_cookie(fd, &c.auth.netns_cookie);
+        if (r < 0)
+                return log_error_errno(r, "cannot tell dumps from forgeries here (SO_NETNS_COOKIE, 5.14)"),
+                       EXIT_FAILURE;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -157,32 +195,14 @@ int main(int argc, char **argv)
                 return log_error_errno(r, "cannot install the seccomp filter"), EXIT_FAILURE;
 
         log_info("listening on %s, writing to %s", address, dir);
-        for (;;) {
-                struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        log_error_errno(errno, "poll");
-                        break;
-                }
-                if (p[1].revents)
-                        break;
-                if (p[0].revents) {
-                        int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-                        if (conn >= 0)
-                                session_start(&c, conn);
-                }
-        }
+        r = collector_serve(&c, fd, sfd);
 
         log_info("stopping");
         fd = safe_close(fd);
         if (address[0] == '/')
                 (void) unlink(address);
         /* Dumps in flight finish within their own deadlines. */
-        pthread_mutex_lock(&c.lock);
-        while (c.active > 0)
-                pthread_cond_wait(&c.done, &c.lock);
-        pthread_mutex_unlock(&c.lock);
+        session_wait_all(&c);
         store_unref(c.store);
-        return EXIT_SUCCESS;
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,41 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * One dump, as the collector protocol delivers it (docs/collector-protocol.md):
- * the request, our answer, the stream, our result. The metadata file is
- * written from the request's record by the same formatter the host store
- * uses, so both <id>.json files of a dump have one schema.
+ * One proven dump (serve.c checked where it came from): the stream
+ * written to the store, and our result. The metadata file is written from
+ * the request's record by the same formatter the host store uses, so both
+ * <id>.json files of a dump have one schema; the task's pid, uid and gid
+ * in it are what the kernel proved, and "verified" says which those are.
  */
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "kernel/cleanup.h"
 #include "kernel/fdpass.h"
-#include "kernel/io.h"
 #include "proxy/base/jsonw.h"
 #include "proxy/base/log.h"
 #include "proxy/collector/collector.h"
-#include "proxy/protocol/collector-msg.h"
-
-/* How long the proxy may take between connecting and message 3: it has its own, shorter limits. */
-#define HANDSHAKE_TIMEOUT (30 * USEC_PER_SEC)
-/* A dump that announces no deadline gets this long. */
-#define DEFAULT_DUMP_TIMEOUT (5 * 60 * USEC_PER_SEC)
-
-struct session {
-        struct collector *c;
-        int fd;
-        struct collector_request req;
-        int fds[2];
-        size_t n_fds;
-};
 
 static int send_json(int fd, char *msg, size_t len)
 {
@@ -44,7 +26,7 @@ static int send_json(int fd, char *msg, size_t len)
         return r;
 }
 
-static int answer(int fd, bool accept, const char *reason)
+int session_send_answer(int fd, bool accept, const char *reason)
 {
         struct collector_answer a = { .accept = accept, .reason = (char *) reason };
         char *msg;
@@ -54,30 +36,45 @@ static int answer(int fd, bool accept, const char *reason)
         return r < 0 ? r : send_json(fd, msg, len);
 }
 
-static int recv_one(struct session *s, char *buf, int *fds, size_t max_fds, usec_t deadline, size_t *ret_len)
+int session_send_result(int fd, const struct collector_result *res)
 {
-        int r = io_wait(s->fd, POLLIN, deadline);
-        if (r < 0)
-                return r;
-        ssize_t k = fdpass_recv(s->fd, buf, COLLECTOR_MSG_MAX + 1, fds, max_fds, fds ? &s->n_fds : NULL,
-                                MSG_DONTWAIT);
-        if (k < 0)
-                return (int) k;
-        if (k == 0)
-                return -EPIPE;
-        *ret_len = (size_t) k;
-        return 0;
+        char *msg;
+        size_t len = 0;
+        int r = collector_result_format(res, &msg, &len);
+
+        return r < 0 ? r : send_json(fd, msg, len);
+}
+
+/* The keys of the metadata the kernel vouches for, and how. */
+static void write_verified(struct jsonw *w, const struct auth_facts *f)
+{
+        jsonw_key(w, "verified");
+        jsonw_object_begin(w);
+        jsonw_kv_string(w, "by", auth_proof_to_string(f->proof));
+        jsonw_key(w, "keys");
+        jsonw_array_begin(w);
+        if (f->proof == AUTH_PROOF_PIDFD)
+                jsonw_string(w, "pid");
+        jsonw_string(w, "uid");
+        jsonw_string(w, "gid");
+        jsonw_array_end(w);
+        jsonw_object_end(w);
 }
 
 static int write_metadata(void *userdata, const struct store_result *res, char **ret, size_t *ret_len)
 {
         const struct record_limits lim = RECORD_LIMITS_NONE;
-        const struct collector_request *q = userdata;
+        const struct session *s = userdata;
         struct record_container container;
         struct dump_record rec;
         struct jsonw w;
 
-        collector_request_record(q, &container, &rec);
+        collector_request_record(&s->req, &container, &rec);
+        /* The kernel's ids over the request's; the pid stays the proxy's word where it is unproven. */
+        if (s->facts.proof == AUTH_PROOF_PIDFD)
+                rec.ns_ids.pid = s->facts.pid;
+        rec.ns_ids.uid = s->facts.uid;
+        rec.ns_ids.gid = s->facts.gid;
         /* What was read, never what the request announced. */
         rec.kept = true;
         rec.bytes = res->bytes;
@@ -92,56 +89,9 @@ static int write_metadata(void *userdata, const struct store_result *res, char *
         record_write_details(&w, &rec, &lim);
         record_write_result(&w, &rec);
         record_write_exposed(&w, &rec, &lim);
+        write_verified(&w, &s->facts);
         jsonw_object_end(&w);
         return jsonw_finish(&w, ret, ret_len);
-}
-
-/* Message 1; answers a request it cannot take. 1: accepted and answered, 0: declined, <0: failed. */
-static int take_request(struct session *s, char *buf)
-{
-        size_t len = 0;
-        int r;
-
-        r = recv_one(s, buf, NULL, 0, io_now() + HANDSHAKE_TIMEOUT, &len);
-        if (r < 0)
-                return log_warning_errno(r, "reading the request failed");
-        r = collector_request_parse(buf, len, &s->req);
-        if (r == -EPROTONOSUPPORT) {
-                (void) answer(s->fd, false, "unsupported-version");
-                return 0;
-        }
-        if (r < 0) {
-                (void) answer(s->fd, false, "bad-request");
-                log_warning("malformed request: %s", strerror(-r));
-                return 0;
-        }
-        r = store_check_room(s->c->store, NULL);
-        if (r < 0) {
-                log_warning("%s: declined, the store is full: %s", s->req.id, strerror(-r));
-                (void) answer(s->fd, false, r == -ENOSPC ? "disk-full" : "quota");
-                return 0;
-        }
-        r = answer(s->fd, true, NULL);
-        return r < 0 ? r : 1;
-}
-
-/* Message 3: the dump fd first, then optionally the task's pidfd. */
-static int take_dump(struct session *s, char *buf, usec_t deadline)
-{
-        _cleanup_free_ char *dump_id = NULL;
-        size_t len = 0;
-        int r;
-
-        r = recv_one(s, buf, s->fds, ARRAY_SIZE(s->fds), deadline, &len);
-        if (r < 0)
-                return log_warning_errno(r, "%s: no dump followed the accept", s->req.id);
-        r = collector_dump_parse(buf, len, &dump_id);
-        if (r < 0 || strcmp(dump_id, s->req.id) != 0 || s->n_fds < 1 ||
-            io_fd_check_type(s->fds[0], S_IFSOCK) < 0) {
-                log_warning("%s: message 3 is not a dump of this request", s->req.id);
-                return -EBADMSG;
-        }
-        return 0;
 }
 
 /* Message 4: what was kept, or that nothing of the stream was read (the proxy may still keep it). */
@@ -154,8 +104,6 @@ static void send_result(struct session *s, int w, const struct store_result *res
                 .path = res->core_path,
                 .error = w < 0 ? (char *) strerror(-w) : NULL,
         };
-        char *msg;
-        size_t len = 0;
 
         /*
          * Close our copy before answering: the proxy shuts the stream down on
@@ -163,33 +111,22 @@ static void send_result(struct session *s, int w, const struct store_result *res
          */
         close_many(s->fds, s->n_fds);
         s->n_fds = 0;
-        if (collector_result_format(&result, &msg, &len) >= 0)
-                (void) send_json(s->fd, msg, len);
+        (void) session_send_result(s->conn, &result);
 }
 
 static void run_session(struct session *s)
 {
-        _cleanup_free_ char *buf = malloc(COLLECTOR_MSG_MAX + 1);
         struct store_result res = {};
         uint64_t progress = 0;
-        usec_t deadline;
-        int r, w;
-
-        if (!buf || take_request(s, buf) <= 0)
-                return;
-        deadline = io_now() +
-                   (s->req.deadline_ms > 0 ? s->req.deadline_ms * USEC_PER_MSEC : DEFAULT_DUMP_TIMEOUT);
-        r = take_dump(s, buf, deadline);
-        if (r < 0)
-                return;
+        int w;
 
         struct store_request sr = {
                 .id = s->req.id,
                 .src = s->fds[0],
                 .max_bytes = s->req.max_bytes,
-                .deadline = deadline,
+                .deadline = s->deadline,
                 .metadata = write_metadata,
-                .userdata = &s->req,
+                .userdata = s,
                 .progress = &progress,
         };
         w = store_write(s->c->store, &sr, &res);
@@ -197,11 +134,22 @@ static void run_session(struct session *s)
         if (w < 0)
                 log_error("%s: writing the dump failed: %s", s->req.id, strerror(-w));
         else
-                log_info("%s: %s (%s) %llu bytes%s%s", s->req.id, s->req.comm ? s->req.comm : "?",
-                         s->req.container_id ? s->req.container_id : "-", (unsigned long long) res.bytes,
+                log_info("%s: %s (%s) %llu bytes, verified by %s%s%s", s->req.id,
+                         s->req.comm ? s->req.comm : "?", s->req.container_id ? s->req.container_id : "-",
+                         (unsigned long long) res.bytes, auth_proof_to_string(s->facts.proof),
                          res.cut != STORE_COMPLETE ? ", truncated: " : "",
                          res.cut != STORE_COMPLETE ? store_cut_to_string(res.cut) : "");
         store_result_done(&res);
+}
+
+void session_free(struct session *s)
+{
+        if (!s)
+                return;
+        close_many(s->fds, s->n_fds);
+        collector_request_done(&s->req);
+        safe_close(s->conn);
+        free(s);
 }
 
 static void *session_main(void *arg)
@@ -210,50 +158,61 @@ static void *session_main(void *arg)
         struct collector *c = s->c;
 
         run_session(s);
-        close_many(s->fds, s->n_fds);
-        collector_request_done(&s->req);
-        safe_close(s->fd);
-        free(s);
+        session_free(s);
 
         pthread_mutex_lock(&c->lock);
-        c->active--;
+        c->dumping--;
         pthread_cond_broadcast(&c->done);
         pthread_mutex_unlock(&c->lock);
         return NULL;
 }
 
-void session_start(struct collector *c, int fd)
+bool session_room(struct collector *c)
 {
-        struct session *s;
+        bool room;
+
+        pthread_mutex_lock(&c->lock);
+        room = c->dumping < c->max_dumps;
+        pthread_mutex_unlock(&c->lock);
+        return room;
+}
+
+int session_start(struct session *s)
+{
+        struct collector *c = s->c;
         pthread_attr_t attr;
         pthread_t t;
+        int r;
 
         pthread_mutex_lock(&c->lock);
-        if (c->active >= c->max_connections) {
+        if (c->dumping >= c->max_dumps) {
                 pthread_mutex_unlock(&c->lock);
-                (void) answer(fd, false, "busy");
-                safe_close(fd);
-                return;
+                return -EBUSY;
         }
-        c->active++;
+        c->dumping++;
         pthread_mutex_unlock(&c->lock);
 
-        s = calloc(1, sizeof(*s));
-        if (s) {
-                *s = (struct session){ .c = c, .fd = fd, .fds = { -EBADF, -EBADF } };
-                collector_request_done(&s->req);
-                pthread_attr_init(&attr);
-                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = pthread_attr_init(&attr);
+        if (r == 0) {
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
                 (void) pthread_attr_setstacksize(&attr, 256 * 1024);
-                if (pthread_create(&t, &attr, session_main, s) == 0) {
-                        pthread_attr_destroy(&attr);
-                        return;
-                }
+                r = pthread_create(&t, &attr, session_main, s);
                 pthread_attr_destroy(&attr);
-                free(s);
         }
-        safe_close(fd);
+        if (r == 0)
+                return 0;
+
         pthread_mutex_lock(&c->lock);
-        c->active--;
+        c->dumping--;
+        pthread_cond_broadcast(&c->done);
+        pthread_mutex_unlock(&c->lock);
+        return -r;
+}
+
+void session_wait_all(struct collector *c)
+{
+        pthread_mutex_lock(&c->lock);
+        while (c->dumping > 0)
+                pthread_cond_wait(&c->done, &c->lock);
         pthread_mutex_unlock(&c->lock);
 }

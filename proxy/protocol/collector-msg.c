@@ -31,6 +31,16 @@ static void jsonw_donep(struct jsonw *w)
         jsonw_done(w);
 }
 
+bool collector_id_valid(const char *id)
+{
+        size_t n;
+
+        if (!id)
+                return false;
+        n = strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-");
+        return n > 0 && n <= COLLECTOR_ID_MAX && id[n] == '\0';
+}
+
 void collector_request_done(struct collector_request *r)
 {
         if (!r)
@@ -89,8 +99,8 @@ static bool identifier_ok(const char *s)
 
 static int request_check(const struct dump_record *r)
 {
-        if (!r->id || r->id[0] == '\0' || !identifier_ok(r->id) || !identifier_ok(r->time_text) ||
-            !identifier_ok(r->mode))
+        /* The id names files in the collector's directory: only what the protocol promises. */
+        if (!collector_id_valid(r->id) || !identifier_ok(r->time_text) || !identifier_ok(r->mode))
                 return -EINVAL;
         /* what the parser would refuse is refused here, so every message we send parses */
         if (r->ns_ids.pid > INT32_MAX || r->host_ids.pid > INT32_MAX)
@@ -225,7 +235,7 @@ int collector_dump_format(const char *id, char **ret, size_t *ret_len)
 {
         _cleanup_(jsonw_donep) struct jsonw w = {};
 
-        if (!id || id[0] == '\0' || !identifier_ok(id))
+        if (!collector_id_valid(id))
                 return -EINVAL;
 
         jsonw_init(&w);

@@ -17,6 +17,8 @@
 #define COLLECTOR_PROTOCOL_VERSION 1
 /* No message of the protocol may be larger. */
 #define COLLECTOR_MSG_MAX (64U * 1024U)
+/* A dump id: 1 to this many of [0-9A-Za-z-], so that it can name files anywhere. */
+#define COLLECTOR_ID_MAX 128U
 
 /* Message 1, proxy -> collector: the dump as the container sees it (parsed, owning). */
 struct collector_request {
@@ -65,6 +67,9 @@ struct collector_result {
         char *path;  /* optional: where the collector put it */
         char *error; /* optional: what went wrong */
 };
+
+/* Whether id keeps the protocol's promise: [0-9A-Za-z-], 1 to COLLECTOR_ID_MAX bytes. */
+bool collector_id_valid(const char *id);
 
 void collector_request_done(struct collector_request *r);
 void collector_answer_done(struct collector_answer *a);

@@ -1,0 +1,71 @@
+#!/bin/bash
+# A crashing task controls its own memory: here its argv is backed by a FUSE
+# page whose read is never answered (issue 10: a worker reading
+# /proc/<pid>/cmdline hung for ever, 64 such crashes stopped the daemon and
+# SIGTERM never completed). The dump completes within a few seconds with the
+# cmdline absent or partial, such crashes do not stop an ordinary one from
+# being stored, and SIGTERM stops the daemon promptly while they are in flight.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
+t_require_socket_dumps
+t_require_cmd jq
+[ -c /dev/fuse ] && grep -qw fuse /proc/filesystems || t_skip_all "no FUSE here (/dev/fuse)"
+t_core_pattern_save
+
+t_tmpdir
+d=$T_TMP
+t_proxy_config "$d" request '[{"name":"all","match":{},"action":"store"}]' '"limits": { "max_concurrent": 2 }'
+t_ok "daemon starts" t_proxy_start "$d"
+
+# fuse_crash NAME: a crash whose argv tail never loads, in the background; its facts go to $d/NAME.out.
+fuse_crash() {
+	mkdir -p "$d/mnt-$1"
+	"$T_HELPERS/cdp-fuse-crasher" --dir "$d/mnt-$1" --name "$1" >"$d/$1.out" 2>"$d/$1.err" &
+	t_track_pid $!
+}
+
+# ---- one such crash -----------------------------------------------------------------------
+start=$EPOCHREALTIME
+fuse_crash fuse-1
+ev=$(t_event "$d" fuse-1 10)
+secs=$(t_elapsed "$start")
+t_is "$(t_jq "$ev" .outcome)" stored "argv that never loads: the dump is stored"
+t_ok "within a few seconds (took $secs s)" t_lt "$secs" 5
+id=$(t_jq "$ev" .id)
+t_ok "the whole core is there" t_is_elf "$d/store/$id.core"
+cmdline=$(jq -r '.cmdline // ""' "$d/store/$id.json" 2>/dev/null)
+t_ok "its cmdline is absent or partial (${#cmdline} characters of 16 KiB)" \
+	test -f "$d/store/$id.json" -a "${#cmdline}" -lt 16000
+t_ok "the task got its core" t_wait_for 5 grep -qs "coredump=1" "$d/fuse-1.out"
+t_ok "the helper removed its mount" t_wait_for 5 bash -c "! grep -q ' $d/mnt-fuse-1 ' /proc/self/mountinfo"
+
+# ---- three at once with max_concurrent 2, then an ordinary crash ---------------------------
+for i in 2 3 4; do
+	fuse_crash "fuse-$i"
+done
+# Their connections are in (or the kernel is past them) before the ordinary one comes.
+t_wait_for 5 t_count_above '"comm":"fuse-' "$d/events.jsonl" 3 ||
+	t_wait_for 1 bash -c "grep -qs 'never answered' $d/fuse-2.err $d/fuse-3.err $d/fuse-4.err"
+start=$EPOCHREALTIME
+out=$("$T_HELPERS/cdp-crasher" --name plain-after) &
+plain=$!
+ev=$(t_event "$d" plain-after 10)
+secs=$(t_elapsed "$start")
+t_is "$(t_jq "$ev" .outcome)" stored "three blocking crashes with max_concurrent 2: an ordinary crash is still stored"
+t_ok "within 5 s (took $secs s)" t_lt "$secs" 5
+wait "$plain" 2>/dev/null
+t_ok "the three blocking crashes are stored too" t_wait_for 10 t_count_above '"comm":"fuse-' "$d/events.jsonl" 3
+t_is "$(grep '"comm":"fuse-' "$d/events.jsonl" | grep -c '"outcome":"stored"')" 4 "every blocking crash: stored"
+
+# ---- SIGTERM with such crashes in flight ------------------------------------------------------
+fuse_crash fuse-5
+fuse_crash fuse-6
+t_wait_for 5 bash -c "grep -qs 'never answered' $d/fuse-5.err $d/fuse-6.err"
+start=$EPOCHREALTIME
+kill -TERM "$T_PROXY_PID"
+t_ok "SIGTERM with blocking crashes in flight: the daemon exits within 5 s" \
+	t_wait_for 5 bash -c "! kill -0 $T_PROXY_PID 2>/dev/null"
+t_diag "the daemon took $(t_elapsed "$start") s to stop"
+wait "$T_PROXY_PID"
+t_is "$?" 0 "and exits 0"
+t_is "$(cat /proc/sys/kernel/core_pattern)" "$T_PATTERN_SAVED" "core_pattern is restored"
+t_done

@@ -4,7 +4,7 @@
  * A crash whose argv is backed by a page that never loads (issue 10: a
  * worker reading /proc/<pid>/cmdline hung for ever).
  *
- *   cdp-fuse-crasher --dir EMPTY-DIR [--name NAME]
+ *   cdp-fuse-crasher --dir EMPTY-DIR [--name NAME] [--slow-pages N --slow-ms MS]
  *
  * In a mount namespace of its own (so its mount never shows elsewhere and
  * goes away with it), it mounts a tiny FUSE filesystem on DIR, served by a
@@ -25,6 +25,11 @@
  * then stops the server (which fails every read still waiting) and removes
  * its mount. The argv tail is a padding argument this program adds by
  * re-executing itself.
+ *
+ * With --slow-pages, argv is left alone: the crash maps N pages of the file
+ * instead and asks for file mappings in its core (coredump_filter bit 2), and
+ * the server answers each read after MS milliseconds: a dump whose stream
+ * flows slowly, for as long as a test needs one in flight.
  */
 
 #include <errno.h>
@@ -35,6 +40,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/param.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,8 @@
 #define NODE_FILE  2
 #define FILE_NAME  "argv"
 
+static unsigned slow_pages, slow_ms;
+
 /* ---- the FUSE server -------------------------------------------------------- */
 
 static void reply(int fuse_fd, uint64_t unique, int error, const void *out, size_t out_len)
@@ -58,7 +66,7 @@ static void reply(int fuse_fd, uint64_t unique, int error, const void *out, size
         struct fuse_out_header h = { .len = (uint32_t) (sizeof(h) + out_len),
                                      .error = error,
                                      .unique = unique };
-        char buf[sizeof(h) + 512];
+        char buf[sizeof(h) + 4096];
 
         if (out_len > sizeof(buf) - sizeof(h))
                 return;
@@ -103,7 +111,8 @@ static _Noreturn void serve(int fuse_fd)
                         struct fuse_init_out o = {
                                 .major = FUSE_KERNEL_VERSION,
                                 .minor = FUSE_KERNEL_MINOR_VERSION,
-                                .max_readahead = ii->max_readahead,
+                                /* One page a read: a slow stream is slow page by page. */
+                                .max_readahead = slow_ms ? 4096 : ii->max_readahead,
                                 .max_background = 16,
                                 .congestion_threshold = 12,
                                 .max_write = 4096,
@@ -134,10 +143,18 @@ static _Noreturn void serve(int fuse_fd)
                         reply(fuse_fd, in->unique, 0, &o, sizeof(o));
                         break;
                 }
-                case FUSE_READ:
+                case FUSE_READ: {
+                        static char zeros[4096];
+                        const struct fuse_read_in *ri = arg;
+                        if (slow_ms) {
+                                (void) usleep(slow_ms * 1000U);
+                                reply(fuse_fd, in->unique, 0, zeros, MIN(ri->size, sizeof(zeros)));
+                                break;
+                        }
                         /* Taken from the queue and never answered: the reader waits for us. */
                         fprintf(stderr, "cdp-fuse-crasher: read by pid %u, never answered\n", in->pid);
                         break;
+                }
                 case FUSE_FORGET:
                 case FUSE_BATCH_FORGET:
                 case FUSE_INTERRUPT:
@@ -186,6 +203,30 @@ static int argv_bounds(unsigned long *ret_start, unsigned long *ret_end)
         return 0;
 }
 
+/* A dump that reads slow_pages pages of the file, each answered after slow_ms. */
+static _Noreturn void slow_crash(const char *dir, unsigned long page)
+{
+        char path[4096];
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%s/" FILE_NAME, dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                _exit(122);
+        if (mmap(NULL, slow_pages * page, PROT_READ, MAP_PRIVATE, fd, (off_t) page) == MAP_FAILED)
+                _exit(123);
+        close(fd);
+        /* Default 0x33 plus bit 2: private file mappings go into the core. */
+        fd = open("/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0x37", 4) != 4)
+                _exit(125);
+        close(fd);
+
+        volatile int *null = NULL;
+        *null = 1;
+        _exit(124);
+}
+
 static _Noreturn void crash(const char *dir, const char *name)
 {
         unsigned long start, end, page = (unsigned long) sysconf(_SC_PAGESIZE), first, last;
@@ -193,6 +234,8 @@ static _Noreturn void crash(const char *dir, const char *name)
         int fd;
 
         (void) prctl(PR_SET_NAME, name);
+        if (slow_pages)
+                slow_crash(dir, page);
         if (argv_bounds(&start, &end) < 0)
                 _exit(120);
         /*
@@ -267,10 +310,9 @@ static void ensure_padding(int argc, char **argv)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "dir", required_argument, NULL, 'd' },
-                { "name", required_argument, NULL, 'n' },
-                { "pad", required_argument, NULL, 'p' },
-                {},
+                { "dir", required_argument, NULL, 'd' },     { "name", required_argument, NULL, 'n' },
+                { "pad", required_argument, NULL, 'p' },     { "slow-pages", required_argument, NULL, 'P' },
+                { "slow-ms", required_argument, NULL, 'M' }, {},
         };
         const char *dir = NULL, *name = "fuse-argv";
         int c, fuse_fd, status;
@@ -287,12 +329,19 @@ int main(int argc, char **argv)
                         break;
                 case 'p':
                         break;
+                case 'P':
+                        slow_pages = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
+                case 'M':
+                        slow_ms = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
                 default:
                         return 2;
                 }
         }
         if (!dir) {
-                fprintf(stderr, "usage: cdp-fuse-crasher --dir EMPTY-DIR [--name NAME]\n");
+                fprintf(stderr, "usage: cdp-fuse-crasher --dir EMPTY-DIR [--name NAME] [--slow-pages N "
+                                "--slow-ms MS]\n");
                 return 2;
         }
 

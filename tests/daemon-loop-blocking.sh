@@ -69,10 +69,11 @@ for i in range(int(sys.argv[2])):
 PY
 dropped=0
 for round in 1 2 3 4; do
-	timeout 60 python3 "$d/flood.py" "$d/kernel.sock" 10000
+	timeout 20 python3 "$d/flood.py" "$d/kernel.sock" 10000
 	sleep 1
 	dropped=$(t_jq "$(status)" .config.events_dropped)
 	[ "${dropped:-0}" -gt 0 ] 2>/dev/null && break
+	[ -n "$dropped" ] || break # status did not answer
 done
 t_diag "events_dropped after $round floods of 10000 connections: $dropped"
 t_ok "status counts the lines the full queue dropped" test "${dropped:-0}" -gt 0 2>/dev/null

@@ -4,7 +4,7 @@
  * A crash whose argv is backed by a page that never loads (issue 10: a
  * worker reading /proc/<pid>/cmdline hung for ever).
  *
- *   cdp-fuse-crasher --dir EMPTY-DIR [--name NAME] [--slow-pages N --slow-ms MS]
+ *   cdp-fuse-crasher --dir EMPTY-DIR [--name NAME] [--slow-pages N --slow-ms MS | --hold-mm MS]
  *
  * In a mount namespace of its own (so its mount never shows elsewhere and
  * goes away with it), it mounts a tiny FUSE filesystem on DIR, served by a
@@ -30,6 +30,18 @@
  * instead and asks for file mappings in its core (coredump_filter bit 2), and
  * the server answers each read after MS milliseconds: a dump whose stream
  * flows slowly, for as long as a test needs one in flight.
+ *
+ * Linux 4.18 closed the argv hole itself (CVE-2018-1120): /proc/<pid>/cmdline
+ * reads with FOLL_ANON, which refuses file mappings, so a reader gets the
+ * part before the FUSE page instead of blocking (userfaultfd does not block
+ * it either: remote reads cannot wait for a fault handler). What still
+ * blocks every reader of the task's memory is its mmap_lock: with --hold-mm,
+ * a reader of /proc/<pid>/mem waits on the FUSE page while holding the lock
+ * for reading, and a process sharing the task's memory (clone(CLONE_VM),
+ * another thread group, so the crash does not kill it) queues for writing;
+ * from then on /proc/<pid>/cmdline blocks, and so does the kernel's own dump
+ * once it starts (it takes the lock to list the mappings). After MS
+ * milliseconds (0: never) the server goes away and everything moves again.
  */
 
 #include <errno.h>
@@ -58,6 +70,7 @@
 #define FILE_NAME  "argv"
 
 static unsigned slow_pages, slow_ms;
+static int hold_ms = -1;
 
 /* ---- the FUSE server -------------------------------------------------------- */
 
@@ -265,6 +278,98 @@ static _Noreturn void crash(const char *dir, const char *name)
         _exit(124);
 }
 
+/* ---- --hold-mm: the task's mmap_lock held up ------------------------------------ */
+
+struct hold_pipes {
+        int ready[2]; /* crash -> parent: the address of the FUSE page */
+        int go_writer[2], go_crash[2];
+};
+
+static int sharer_main(void *arg)
+{
+        struct hold_pipes *p = arg;
+        char x;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        /* Queues for the lock for writing behind the stuck reader; never gets it while the hold lasts. */
+        if (read(p->go_writer[0], &x, 1) == 1)
+                (void) mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        for (;;)
+                pause();
+        return 0;
+}
+
+static _Noreturn void held_crash(const char *dir, const char *name, struct hold_pipes *p)
+{
+        static char stack[64 * 1024] __attribute__((aligned(16)));
+        unsigned long page = (unsigned long) sysconf(_SC_PAGESIZE);
+        char path[4096], x;
+        void *addr;
+        int fd;
+
+        (void) prctl(PR_SET_NAME, name);
+        (void) snprintf(path, sizeof(path), "%s/" FILE_NAME, dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                _exit(122);
+        addr = mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, (off_t) page);
+        if (addr == MAP_FAILED)
+                _exit(123);
+        close(fd);
+        /* Shares our memory, not our thread group: the crash leaves it running. */
+        if (clone(sharer_main, stack + sizeof(stack), CLONE_VM | SIGCHLD, p) < 0)
+                _exit(126);
+        if (write(p->ready[1], &addr, sizeof(addr)) != (ssize_t) sizeof(addr) ||
+            read(p->go_crash[0], &x, 1) != 1)
+                _exit(127);
+
+        volatile int *null = NULL;
+        *null = 1;
+        _exit(124);
+}
+
+/* Returns the crashed child's pid; the reader's goes to *ret_reader. */
+static pid_t hold_mm(const char *dir, const char *name, pid_t *ret_reader)
+{
+        struct hold_pipes p;
+        pid_t child, reader;
+        void *addr = NULL;
+
+        if (pipe2(p.ready, O_CLOEXEC) < 0 || pipe2(p.go_writer, O_CLOEXEC) < 0 ||
+            pipe2(p.go_crash, O_CLOEXEC) < 0)
+                return -1;
+        child = fork();
+        if (child < 0)
+                return -1;
+        if (child == 0)
+                held_crash(dir, name, &p);
+        if (read(p.ready[0], &addr, sizeof(addr)) != (ssize_t) sizeof(addr))
+                return -1;
+
+        /* The reader: waits on the FUSE page with the task's mmap_lock held for reading. */
+        reader = fork();
+        if (reader < 0)
+                return -1;
+        if (reader == 0) {
+                char mem[64], b;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                (void) snprintf(mem, sizeof(mem), "/proc/%d/mem", (int) child);
+                int fd = open(mem, O_RDONLY | O_CLOEXEC);
+                _exit(fd >= 0 && pread(fd, &b, 1, (off_t) (uintptr_t) addr) == 1 ? 0 : 1);
+        }
+        *ret_reader = reader;
+        (void) usleep(300 * 1000);
+        /* Then a writer queues; readers that come after it wait too. Then the crash. */
+        if (write(p.go_writer[1], "w", 1) != 1)
+                return -1;
+        (void) usleep(100 * 1000);
+        fprintf(stderr, "cdp-fuse-crasher: mmap_lock of pid %d held up\n", (int) child);
+        if (write(p.go_crash[1], "c", 1) != 1)
+                return -1;
+        return child;
+}
+
 /* ---- set-up -------------------------------------------------------------------- */
 
 static int mount_fuse(const char *dir)
@@ -310,13 +415,17 @@ static void ensure_padding(int argc, char **argv)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "dir", required_argument, NULL, 'd' },     { "name", required_argument, NULL, 'n' },
-                { "pad", required_argument, NULL, 'p' },     { "slow-pages", required_argument, NULL, 'P' },
-                { "slow-ms", required_argument, NULL, 'M' }, {},
+                { "dir", required_argument, NULL, 'd' },
+                { "name", required_argument, NULL, 'n' },
+                { "pad", required_argument, NULL, 'p' },
+                { "slow-pages", required_argument, NULL, 'P' },
+                { "slow-ms", required_argument, NULL, 'M' },
+                { "hold-mm", required_argument, NULL, 'H' },
+                {},
         };
         const char *dir = NULL, *name = "fuse-argv";
         int c, fuse_fd, status;
-        pid_t server, child;
+        pid_t server, child, reader = -1;
 
         ensure_padding(argc, argv);
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
@@ -335,13 +444,16 @@ int main(int argc, char **argv)
                 case 'M':
                         slow_ms = (unsigned) strtoul(optarg, NULL, 0);
                         break;
+                case 'H':
+                        hold_ms = atoi(optarg);
+                        break;
                 default:
                         return 2;
                 }
         }
         if (!dir) {
                 fprintf(stderr, "usage: cdp-fuse-crasher --dir EMPTY-DIR [--name NAME] [--slow-pages N "
-                                "--slow-ms MS]\n");
+                                "--slow-ms MS | --hold-mm MS]\n");
                 return 2;
         }
 
@@ -361,11 +473,22 @@ int main(int argc, char **argv)
                 serve(fuse_fd);
         close(fuse_fd);
 
-        child = fork();
-        if (child < 0)
-                return 1;
-        if (child == 0)
-                crash(dir, name);
+        if (hold_ms >= 0) {
+                child = hold_mm(dir, name, &reader);
+                if (child < 0)
+                        return 1;
+                if (hold_ms > 0) {
+                        /* The hold ends: the server's end closing fails the reader's read. */
+                        (void) usleep((useconds_t) hold_ms * 1000U);
+                        kill(server, SIGKILL);
+                }
+        } else {
+                child = fork();
+                if (child < 0)
+                        return 1;
+                if (child == 0)
+                        crash(dir, name);
+        }
 
         while (waitpid(child, &status, 0) < 0)
                 if (errno != EINTR) {
@@ -380,6 +503,10 @@ int main(int argc, char **argv)
         /* The server's end closing fails every read still waiting on it. */
         kill(server, SIGKILL);
         (void) waitpid(server, NULL, 0);
+        if (reader > 0) {
+                kill(reader, SIGKILL);
+                (void) waitpid(reader, NULL, 0);
+        }
         (void) umount2(dir, MNT_DETACH);
         return 0;
 }

@@ -40,8 +40,10 @@
  * for reading, and a process sharing the task's memory (clone(CLONE_VM),
  * another thread group, so the crash does not kill it) queues for writing;
  * from then on /proc/<pid>/cmdline blocks, and so does the kernel's own dump
- * once it starts (it takes the lock to list the mappings). After MS
- * milliseconds (0: never) the server goes away and everything moves again.
+ * once it reads the task's memory. The hold starts 0.7 s after the crash
+ * ("held up" on stderr): a daemon that is to meet it must not have read the
+ * task yet (a test stops it meanwhile). After MS milliseconds (0: never) the
+ * server goes away and everything moves again.
  */
 
 #include <errno.h>
@@ -329,7 +331,13 @@ static _Noreturn void held_crash(const char *dir, const char *name, struct hold_
         _exit(124);
 }
 
-/* Returns the crashed child's pid; the reader's goes to *ret_reader. */
+/*
+ * Returns the crashed child's pid; the reader's goes to *ret_reader. The crash
+ * comes first: the kernel lists the task's mappings under the same lock
+ * before it connects to the coredump socket, so a hold in place before the
+ * crash would stop the dump before the daemon sees it. Held up while the
+ * kernel waits for the daemon's answer, it stops the daemon's readers.
+ */
 static pid_t hold_mm(const char *dir, const char *name, pid_t *ret_reader)
 {
         struct hold_pipes p;
@@ -344,8 +352,10 @@ static pid_t hold_mm(const char *dir, const char *name, pid_t *ret_reader)
                 return -1;
         if (child == 0)
                 held_crash(dir, name, &p);
-        if (read(p.ready[0], &addr, sizeof(addr)) != (ssize_t) sizeof(addr))
+        if (read(p.ready[0], &addr, sizeof(addr)) != (ssize_t) sizeof(addr) ||
+            write(p.go_crash[1], "c", 1) != 1)
                 return -1;
+        (void) usleep(300 * 1000);
 
         /* The reader: waits on the FUSE page with the task's mmap_lock held for reading. */
         reader = fork();
@@ -360,13 +370,11 @@ static pid_t hold_mm(const char *dir, const char *name, pid_t *ret_reader)
         }
         *ret_reader = reader;
         (void) usleep(300 * 1000);
-        /* Then a writer queues; readers that come after it wait too. Then the crash. */
+        /* Then a writer queues; readers that come after it wait too. */
         if (write(p.go_writer[1], "w", 1) != 1)
                 return -1;
         (void) usleep(100 * 1000);
         fprintf(stderr, "cdp-fuse-crasher: mmap_lock of pid %d held up\n", (int) child);
-        if (write(p.go_crash[1], "c", 1) != 1)
-                return -1;
         return child;
 }
 

@@ -65,6 +65,13 @@ out=$("$T_PROXY" check-config "$d/utf8.json")
 t_is "$?" 1 "invalid UTF-8: exit 1"
 t_like "$out" "^$d/utf8.json:1:[0-9]+: routes\[0\]\.name: .*UTF-8" "invalid UTF-8 is named"
 
+# Durations are bounded (issue 10: deadline arithmetic could wrap): 25h is refused, with its position.
+printf '{\n  "limits": { "dump_timeout": "25h", "collector_timeout": "24h" }\n}\n' >"$d/long.json"
+out=$("$T_PROXY" check-config "$d/long.json")
+t_is "$?" 1 "a 25h dump_timeout: exit 1"
+t_like "$out" "^$d/long.json:2:31: limits\.dump_timeout: .*\"25h\"" "a 25h dump_timeout is refused with its position"
+t_is "$(printf '%s\n' "$out" | wc -l)" 1 "24h is still accepted"
+
 out=$("$T_PROXY" check-config "$d/missing.json")
 t_is "$?" 1 "a missing file: exit 1"
 t_like "$out" "$d/missing.json: No such file" "a missing file is named"

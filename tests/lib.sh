@@ -107,6 +107,12 @@ t_require_request_mode() {
 	printf '%s' "$old" >/proc/sys/kernel/core_pattern
 }
 
+# Tests of failure paths the kernel cannot be made to take (CDP_FAULT=..., proxy/base/fault.h).
+t_require_fault_injection() {
+	grep -qs 'define CDP_FAULT_INJECTION 1' "$top_builddir/config.h" ||
+		t_skip_all "built without --enable-fault-injection (tests/run always passes it)"
+}
+
 t_require_cgroup2() {
 	[ -n "$CG2" ] && [ -d "$CG2" ] || t_skip_all "no cgroup2 mount"
 }

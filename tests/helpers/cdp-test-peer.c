@@ -24,7 +24,10 @@
  *                                          connection: MODE decline (answers no), silent (never answers),
  *                                          stall (accepts, takes the dump, never reads it), garbage
  *                                          (answers with non-JSON), close (accepts, then closes at once
- *                                          after message 3); prints one line per connection
+ *                                          after message 3), fail-unread (takes the dump, reads nothing,
+ *                                          answers message 4 {"error":"quota","consumed":false}),
+ *                                          fail-partial (reads 4 KiB, then answers an error with those
+ *                                          bytes); prints one line per connection
  */
 
 #include <errno.h>
@@ -148,6 +151,31 @@ static int do_send(int ns_fd, const char *address, const char *file)
         return 0;
 }
 
+/*
+ * A collector whose write failed: before reading anything (the stream is
+ * untouched, it says so) or after reading part of it (the bytes are gone).
+ */
+static void collector_fail(int conn, int *fds, size_t n_fds, bool partial)
+{
+        char result[128], chunk[4096];
+        ssize_t got = 0;
+
+        if (partial && n_fds > 0)
+                got = io_read_exact(fds[0], chunk, sizeof(chunk), io_now() + 5 * USEC_PER_SEC) < 0
+                              ? -1
+                              : (ssize_t) sizeof(chunk);
+        if (partial)
+                (void) snprintf(result, sizeof(result), "{\"error\":\"disk full\",\"bytes\":%zd}",
+                                got < 0 ? 0 : got);
+        else
+                (void) snprintf(result, sizeof(result), "{\"error\":\"quota\",\"consumed\":false}");
+        printf("read=%zd\n", got);
+        fflush(stdout);
+        (void) fdpass_send(conn, result, strlen(result), NULL, 0);
+        close_many(fds, n_fds);
+        safe_close(conn);
+}
+
 static int do_collector(const char *address, const char *mode)
 {
         struct sockaddr_un sa;
@@ -195,6 +223,8 @@ static int do_collector(const char *address, const char *mode)
                         close_many(fds, n_fds);
                         safe_close(conn);
                 }
+                if (strcmp(mode, "fail-unread") == 0 || strcmp(mode, "fail-partial") == 0)
+                        collector_fail(conn, fds, n_fds, strcmp(mode, "fail-partial") == 0);
                 /* stall: keep the dump fd and the connection, read nothing. */
         }
 }

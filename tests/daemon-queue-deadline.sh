@@ -1,0 +1,52 @@
+#!/bin/bash
+# A dump that waited in the worker queue until past its deadline (dump_timeout
+# runs from accept) is rejected with reason timeout: it never had a chance,
+# and the kernel is told at once. Issue 10: it was run anyway and failed as
+# protocol-error. Set-up: max_concurrent 1, dump_timeout 1s; the only worker
+# waits for a silent collector's answer; a host crash queues behind it; the
+# daemon is then frozen (SIGSTOP, a machine under load) for 1.5 s, so that the
+# queued dump is past its deadline when a worker takes it.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
+t_require_socket_dumps
+t_require_cgroup2
+t_require_cmd jq unshare nsenter
+t_core_pattern_save
+
+top="cdp-test.$$"
+t_tmpdir
+d=$T_TMP
+t_proxy_config "$d" request '[
+  {"name":"containers","match":{"container":true},"action":"forward","fallback":"store"},
+  {"name":"host","match":{},"action":"store"}]' \
+	'"limits": { "max_concurrent": 1, "dump_timeout": "1s", "collector_timeout": "2s" }'
+t_ok "daemon starts" t_proxy_start "$d"
+
+t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG"
+holder=$T_HOLDER
+cg=$T_CG
+t_container_run "$holder" "$cg" "$T_HELPERS/cdp-test-peer" collector @coredump-collector silent >"$d/silent.out" 2>&1 &
+t_track_pid $!
+t_wait_for 10 grep -qs listening=1 "$d/silent.out"
+
+# The only worker waits for the silent collector...
+t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name busy-worker >/dev/null &
+t_track_pid $!
+t_wait_for 5 grep -qs "request=" "$d/silent.out"
+# ...while a host crash queues behind it.
+"$T_HELPERS/cdp-crasher" --name waited-too-long >"$d/queued.out" &
+t_track_pid $!
+queued() { [ "$("$T_PROXY" --config "$d/config.json" status 2>/dev/null | jq -r .queued)" = 1 ]; }
+t_ok "the host crash waits in the queue" t_wait_for 5 queued
+kill -STOP "$T_PROXY_PID"
+sleep 1.5
+kill -CONT "$T_PROXY_PID"
+
+ev=$(t_event "$d" waited-too-long 10)
+t_is "$(t_jq "$ev" .outcome)" rejected "a dump taken from the queue past its deadline: rejected"
+t_is "$(t_jq "$ev" .reason)" timeout "reason timeout, not protocol-error"
+t_wait_for 5 grep -qs coredump= "$d/queued.out"
+t_is "$(t_kv -t "$(cat "$d/queued.out")" coredump)" 0 "the kernel was told to reject: no core"
+t_diag "the dump that held the worker: $(t_jq "$(t_event "$d" busy-worker)" '.outcome + " " + .reason')"
+t_ok "the daemon is still running" kill -0 "$T_PROXY_PID"
+t_proxy_stop
+t_done

@@ -3,9 +3,11 @@
 # runs from accept) is rejected with reason timeout: it never had a chance,
 # and the kernel is told at once. Issue 10: it was run anyway and failed as
 # protocol-error. Set-up: max_concurrent 1, dump_timeout 1s; the only worker
-# waits for a silent collector's answer; a host crash queues behind it; the
-# daemon is then frozen (SIGSTOP, a machine under load) for 1.5 s, so that the
-# queued dump is past its deadline when a worker takes it.
+# containers may hold waits for a silent collector's answer; a second crash of
+# the container waits behind it (parked: host dumps keep workers of their own,
+# so only container dumps can wait like this); the daemon is then frozen
+# (SIGSTOP, a machine under load) for 1.5 s, so that the waiting dump is past
+# its deadline when a worker takes it.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
@@ -28,15 +30,15 @@ t_container_run "$holder" "$cg" "$T_HELPERS/cdp-test-peer" collector @coredump-c
 t_track_pid $!
 t_wait_for 10 grep -qs listening=1 "$d/silent.out"
 
-# The only worker waits for the silent collector...
+# The only worker containers may hold waits for the silent collector...
 t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name busy-worker >/dev/null &
 t_track_pid $!
 t_wait_for 5 grep -qs "request=" "$d/silent.out"
-# ...while a host crash queues behind it.
-"$T_HELPERS/cdp-crasher" --name waited-too-long >"$d/queued.out" &
+# ...while another crash of the container waits behind it.
+t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name waited-too-long >"$d/queued.out" &
 t_track_pid $!
 queued() { [ "$("$T_PROXY" --config "$d/config.json" status 2>/dev/null | jq -r .queued)" = 1 ]; }
-t_ok "the host crash waits in the queue" t_wait_for 5 queued
+t_ok "the second crash waits for a worker" t_wait_for 5 queued
 kill -STOP "$T_PROXY_PID"
 sleep 1.5
 kill -CONT "$T_PROXY_PID"

@@ -84,10 +84,10 @@ static const char *const group_exit[] = {
  * /etc/localtime once (lseek).
  */
 static const char *const group_files[] = {
-        "openat",     "close",      "read",      "pread64",   "write",     "lseek",
-        "fstat",      "newfstatat", "fstatfs",   "flock",     "fchmod",    "ftruncate",
-        "fallocate",  "fsync",      "fdatasync", "renameat",  "renameat2", "unlinkat",
-        "getdents64", "fcntl",      "fsetxattr", "fgetxattr",
+        "openat",    "close",      "read",       "pread64",   "write",     "pwritev2",
+        "lseek",     "fstat",      "newfstatat", "fstatfs",   "flock",     "fchmod",
+        "ftruncate", "fallocate",  "fsync",      "fdatasync", "renameat",  "renameat2",
+        "unlinkat",  "getdents64", "fcntl",      "fsetxattr", "fgetxattr",
 };
 
 /* Splice: the dump goes from the socket through a pipe (grown with F_SETPIPE_SZ) into the file. */

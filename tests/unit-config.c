@@ -212,7 +212,7 @@ static void test_errors(void)
         /* Unknown keys: at the key itself, with the allowed ones listed. */
         one_error("unknown top-level key", "{\n  \"listen\": {},\n  \"rutes\": []\n}", "t.json:3:3: rutes: ",
                   "unknown key \"rutes\" at the top level (expected one of: version, listen, events, store, "
-                  "limits, routes)");
+                  "limits, names, routes)");
         one_error("unknown key in routes[1].match",
                   "{ \"routes\": [\n"
                   "  { \"name\": \"a\", \"action\": \"store\" },\n"

@@ -22,7 +22,7 @@ static struct config *load(const char *routes)
 static const char *pick(const struct config *c, const struct task_identity *t,
                         const struct container_info *ci)
 {
-        const struct route *r = route_select(c, t, ci);
+        const struct route *r = route_select(c, t, ci, NULL);
         return r ? r->name : "(none)";
 }
 
@@ -84,7 +84,7 @@ int main(void)
         is_str(pick(c, &t, NULL), "host", "container: false");
 
         struct config *empty = load("[]");
-        ok(empty && route_select(empty, &t, NULL) == NULL, "no routes: no match (the daemon stores)");
+        ok(empty && route_select(empty, &t, NULL, NULL) == NULL, "no routes: no match (the daemon stores)");
         config_free(empty);
 
         struct config *all = load("[{\"name\":\"all\",\"match\":{},\"action\":\"reject\"},"

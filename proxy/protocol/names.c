@@ -105,6 +105,27 @@ int names_pairs_add(struct names_pairs *p, const char *key, const char *value, s
         return 1;
 }
 
+int names_pairs_append_raw(struct names_pairs *p, const char *key, const char *value, size_t value_len,
+                           size_t max_pairs)
+{
+        _cleanup_free_ char *k = NULL, *v = NULL;
+        struct names_pair *items;
+
+        if (p->n >= max_pairs || !key || !names_text_ok(key, strlen(key), NAMES_STRING_MAX) || !value ||
+            memchr(value, 0, value_len) || !jsonr_utf8_valid(value, value_len) || names_pairs_find(p, key))
+                return 0;
+        k = strdup(key);
+        v = strndup(value, value_len);
+        if (!k || !v)
+                return -ENOMEM;
+        items = reallocarray(p->items, p->n + 1, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        p->items = items;
+        p->items[p->n++] = (struct names_pair){ .key = TAKE_PTR(k), .value = TAKE_PTR(v) };
+        return 1;
+}
+
 static int set_copy(char **dst, const char *src)
 {
         return src ? names_set(dst, src, strlen(src)) : 0;

@@ -60,6 +60,13 @@ int names_set(char **field, const char *s, size_t len);
 /* Adds a pair unless its key is there, the list is full or a string unfit: 1 added, 0 not, -ENOMEM. */
 int names_pairs_add(struct names_pairs *p, const char *key, const char *value, size_t value_len,
                     bool exported);
+/*
+ * Adds a raw pair as a runtime gave it (a hook's annotations, which the
+ * daemon sorts out later): a key fit like any, a value of any text without
+ * NUL, at most max_pairs. 1 added, 0 not, -ENOMEM.
+ */
+int names_pairs_append_raw(struct names_pairs *p, const char *key, const char *value, size_t value_len,
+                           size_t max_pairs);
 const struct names_pair *names_pairs_find(const struct names_pairs *p, const char *key);
 size_t names_pairs_exported(const struct names_pairs *p);
 void names_pairs_done(struct names_pairs *p);

@@ -36,7 +36,9 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
-static const char *const top_keys[] = { "version", "listen", "events", "store", "limits", "names", "routes" };
+static const char *const top_keys[] = {
+        "version", "listen", "events", "store", "limits", "names", "routes"
+};
 static const char *const listen_keys[] = { "path", "protocol" };
 static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
@@ -44,10 +46,10 @@ static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", 
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
 static const char *const route_keys[] = { "name",     "match", "action",     "address",
                                           "fallback", "trust", "pass_pidfd", "expose_host" };
-static const char *const match_keys[] = { "container",     "runtime",  "container_id",   "pod_uid",
-                                          "cgroup",        "comm",     "exe",            "uid",
-                                          "pod_namespace", "pod_name", "container_name", "image",
-                                          "labels",        "annotations" };
+static const char *const match_keys[] = {
+        "container", "runtime",       "container_id", "pod_uid",        "cgroup", "comm",   "exe",
+        "uid",       "pod_namespace", "pod_name",     "container_name", "image",  "labels", "annotations"
+};
 
 static void route_done(struct route *r)
 {

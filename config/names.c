@@ -122,7 +122,8 @@ static bool key_ok(const char *s)
 
 static void report_bad_key(struct parser *p, enum locate_target target, const char *key)
 {
-        parser_report(p, target, "%s is not a label or annotation key (1 to %d bytes, no spaces or control characters)",
+        parser_report(p, target,
+                      "%s is not a label or annotation key (1 to %d bytes, no spaces or control characters)",
                       QUOTE(key), CONFIG_NAMES_KEY_MAX);
 }
 
@@ -137,7 +138,8 @@ static void parse_keys(struct parser *p, struct json_object *a, char ***ret, siz
                 return;
         n = json_object_array_length(a);
         if (n > CONFIG_NAMES_KEYS_MAX) {
-                parser_report(p, LOCATE_VALUE, "lists %zu keys; at most %d are allowed", n, CONFIG_NAMES_KEYS_MAX);
+                parser_report(p, LOCATE_VALUE, "lists %zu keys; at most %d are allowed", n,
+                              CONFIG_NAMES_KEYS_MAX);
                 return;
         }
         v = calloc(n ? n : 1, sizeof(*v));
@@ -180,7 +182,8 @@ static void parse_root(struct parser *p, struct json_object *v, char **field)
         (void) parser_set_string(p, field, s);
 }
 
-/* containerd's rule for namespace names (identifiers.Validate): letters and digits joined by '.', '_', '-'. */
+/* containerd's rule for namespace names (identifiers.Validate): letters and digits joined by '.', '_', '-'.
+ */
 static bool namespace_ok(const char *s)
 {
         size_t n = strlen(s);
@@ -306,7 +309,8 @@ static void parse_pairs(struct parser *p, struct json_object *o, struct match_pa
                 return;
         }
         if (n > CONFIG_NAMES_KEYS_MAX) {
-                parser_report(p, LOCATE_VALUE, "has %zu keys; at most %d are allowed", n, CONFIG_NAMES_KEYS_MAX);
+                parser_report(p, LOCATE_VALUE, "has %zu keys; at most %d are allowed", n,
+                              CONFIG_NAMES_KEYS_MAX);
                 return;
         }
         v = calloc(n, sizeof(*v));
@@ -314,8 +318,7 @@ static void parse_pairs(struct parser *p, struct json_object *o, struct match_pa
                 p->error = -ENOMEM;
                 return;
         }
-        json_object_object_foreach(o, key, val)
-        {
+        json_object_object_foreach (o, key, val) {
                 const char *s;
 
                 parser_push_key(p, key);

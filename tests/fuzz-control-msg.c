@@ -61,7 +61,8 @@ static void fuzz_reply(const char *buf, size_t len)
         r = control_reply_parse(doc, doc_len, &b);
         CHECK(r == 0 || r == -ENOMEM);
         if (r == 0)
-                CHECK(a.ok == b.ok && str_same(a.error, b.error) && str_same(a.id, b.id) && a.removed == b.removed);
+                CHECK(a.ok == b.ok && str_same(a.error, b.error) && str_same(a.id, b.id) &&
+                      a.removed == b.removed);
 }
 
 static void fuzz_state(const char *buf, size_t len)

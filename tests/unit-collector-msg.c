@@ -555,7 +555,8 @@ static void test_request_names(void)
         is_str(back.names.pod_uid, "u-1", "names: container.pod.uid is the cgroup's");
         ok(names_pairs_find(&back.names.labels, "app") && !names_pairs_find(&back.names.labels, "coredump"),
            "names: only exported labels leave the node");
-        is_str(names_pairs_find(&back.names.annotations, "owner")->value, "team-a", "names: an exported annotation");
+        is_str(names_pairs_find(&back.names.annotations, "owner")->value, "team-a",
+               "names: an exported annotation");
         collector_request_done(&back);
         s = mfree_str(s);
 
@@ -568,7 +569,8 @@ static void test_request_names(void)
                 snprintf(key, sizeof(key), "k%d", i);
                 names_pairs_add(&n.annotations, key, big, NAMES_VALUE_MAX, true);
         }
-        is_int(collector_request_format(&rec, 0, 1000, &s, &len), 0, "names: too many long annotations: formats");
+        is_int(collector_request_format(&rec, 0, 1000, &s, &len), 0,
+               "names: too many long annotations: formats");
         ok(len <= COLLECTOR_MSG_MAX, "names: within the message bound");
         is_int(collector_request_parse(s, len, &back), 0, "names: parses");
         is_str(back.names.name, "web", "names: the name stays");

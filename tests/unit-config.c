@@ -677,10 +677,12 @@ static void test_names_section(void)
         if (c) {
                 is_str(c->names.containerd_state, "/run/containerd", "names: containerd's state by default");
                 is_int(c->names.n_containerd_namespaces, 3, "names: k8s.io, moby, default");
-                is_str(c->names.storage_graph_root, "/var/lib/containers/storage", "names: storage graph root");
+                is_str(c->names.storage_graph_root, "/var/lib/containers/storage",
+                       "names: storage graph root");
                 is_str(c->names.storage_run_root, "/run/containers/storage", "names: storage run root");
                 is_str(c->names.docker_data_root, "/var/lib/docker", "names: docker's data root");
-                ok(c->names.n_labels > 0 && strcmp(c->names.labels[0], "app") == 0, "names: a small label default");
+                ok(c->names.n_labels > 0 && strcmp(c->names.labels[0], "app") == 0,
+                   "names: a small label default");
                 is_int(c->names.n_annotations, 0, "names: no annotation leaves the node by default");
         }
         config_free(c);
@@ -704,7 +706,8 @@ static void test_names_section(void)
                 is_str(c->names.docker_data_root, "/d", "names: docker");
                 is_str(c->routes[0].match.pod_namespace, "kube-*", "match: pod_namespace");
                 is_str(c->routes[0].match.image, "*:latest", "match: image");
-                ok(c->routes[0].match.n_labels == 1 && strcmp(c->routes[0].match.labels[0].key, "coredump") == 0 &&
+                ok(c->routes[0].match.n_labels == 1 &&
+                           strcmp(c->routes[0].match.labels[0].key, "coredump") == 0 &&
                            strcmp(c->routes[0].match.labels[0].glob, "enabled") == 0,
                    "match: labels");
                 is_int(c->routes[0].match.n_annotations, 1, "match: annotations");
@@ -721,15 +724,18 @@ static void test_names_section(void)
                   "t.json:1:28: names.labels[1]: ", "listed twice");
         one_error("names: a key with a space", "{\"names\": {\"annotations\": [\"a b\"]}}",
                   "t.json:1:28: names.annotations[0]: ", "is not a label or annotation key");
-        one_error("names: unknown key", "{\"names\": {\"podman\": {}}}", "t.json:1:12: names.podman: ",
-                  "unknown key \"podman\"");
-        one_error("match: empty labels", "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+        one_error("names: unknown key", "{\"names\": {\"podman\": {}}}",
+                  "t.json:1:12: names.podman: ", "unknown key \"podman\"");
+        one_error("match: empty labels",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
                   "\"match\": {\"labels\": {}}}]}",
                   "t.json:1:66: routes[0].match.labels: ", "must not be empty");
-        one_error("match: empty glob", "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+        one_error("match: empty glob",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
                   "\"match\": {\"labels\": {\"app\": \"\"}}}]}",
                   "t.json:1:74: routes[0].match.labels.app: ", "must not be empty");
-        one_error("match: a glob that is not a string", "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+        one_error("match: a glob that is not a string",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
                   "\"match\": {\"pod_name\": 3}}]}",
                   "t.json:1:68: routes[0].match.pod_name: ", "expected a string");
 }

@@ -25,7 +25,8 @@ static void test_requests(void)
         names_pairs_append_raw(&q.annotations, "multi", "line\nvalue", 10, 256);
         is_int(control_request_format(&q, &doc, &len), 0, "register: formats");
         is_int(control_request_parse(doc, len, &back), 0, "register: parses");
-        ok(back.verb == CONTROL_REGISTER && strcmp(back.id, "abc") == 0 && back.pid == 42, "register: round trip");
+        ok(back.verb == CONTROL_REGISTER && strcmp(back.id, "abc") == 0 && back.pid == 42,
+           "register: round trip");
         is_str(back.bundle, "/run/b", "register: bundle");
         is_int(back.annotations.n, 2, "register: annotations");
         is_str(names_pairs_find(&back.annotations, "multi")->value, "line\nvalue",
@@ -52,12 +53,14 @@ static void test_requests(void)
         is_int(back.verb, CONTROL_STATUS, "an empty request is a status request");
         is_int(control_request_parse("{\"request\":\"status\"}", 20, &back), 0, "status parses");
         is_int(control_request_parse("{\"request\":\"reboot\"}", 20, &back), -EBADMSG, "unknown verb");
-        is_int(control_request_parse("{\"request\":\"register\"}", 22, &back), -EBADMSG, "register without id");
+        is_int(control_request_parse("{\"request\":\"register\"}", 22, &back), -EBADMSG,
+               "register without id");
         is_int(control_request_parse("{\"request\":\"unregister\",\"id\":\"\"}", 32, &back), -EBADMSG,
                "an empty id");
-        is_int(control_request_parse("{\"request\":\"register\",\"id\":\"a\",\"pid\":-1}", 40, &back), -EBADMSG,
-               "a negative pid");
-        is_int(control_request_parse("{\"request\":\"register\",\"id\":\"a\",\"annotations\":{\"k\":1}}", 52, &back),
+        is_int(control_request_parse("{\"request\":\"register\",\"id\":\"a\",\"pid\":-1}", 40, &back),
+               -EBADMSG, "a negative pid");
+        is_int(control_request_parse("{\"request\":\"register\",\"id\":\"a\",\"annotations\":{\"k\":1}}", 52,
+                                     &back),
                -EBADMSG, "an annotation that is not a string");
         is_int(control_request_parse("{\"request\":\"status\"} {}", 23, &back), -EBADMSG, "two documents");
 }
@@ -66,7 +69,8 @@ static void test_replies(void)
 {
         _cleanup_(control_reply_done) struct control_reply back = {};
         _cleanup_free_ char *doc = NULL;
-        struct control_reply r = { .ok = false, .error = (char *) "the process's cgroup is another container's" };
+        struct control_reply r = { .ok = false,
+                                   .error = (char *) "the process's cgroup is another container's" };
         size_t len;
 
         is_int(control_reply_format(&r, &doc, &len), 0, "reply: formats");
@@ -88,14 +92,18 @@ static void test_state(void)
 {
         _cleanup_(oci_state_done) struct oci_state s = {};
 
-        is_int(state("{\"ociVersion\":\"1.0\",\"id\":\"c1\",\"pid\":11892,\"root\":\"rootfs\",\"bundle\":\"/b\","
-                     "\"status\":\"created\",\"annotations\":{\"z\":\"1\",\"io.kubernetes.cri.sandbox-name\":\"p\","
+        is_int(state("{\"ociVersion\":\"1.0\",\"id\":\"c1\",\"pid\":11892,\"root\":\"rootfs\",\"bundle\":\"/"
+                     "b\","
+                     "\"status\":\"created\",\"annotations\":{\"z\":\"1\",\"io.kubernetes.cri.sandbox-"
+                     "name\":\"p\","
                      "\"n\":5}}",
                      &s),
                0, "state: crun's createRuntime state parses");
-        ok(strcmp(s.id, "c1") == 0 && s.pid == 11892 && strcmp(s.bundle, "/b") == 0, "state: id, pid, bundle");
+        ok(strcmp(s.id, "c1") == 0 && s.pid == 11892 && strcmp(s.bundle, "/b") == 0,
+           "state: id, pid, bundle");
         is_int(s.annotations.n, 2, "state: string annotations only");
-        is_str(s.annotations.items[0].key, "io.kubernetes.cri.sandbox-name", "state: the keys that name things first");
+        is_str(s.annotations.items[0].key, "io.kubernetes.cri.sandbox-name",
+               "state: the keys that name things first");
         oci_state_done(&s);
         is_int(state("{\"ociVersion\":\"1.0\",\"id\":\"c1\",\"pid\":0,\"status\":\"stopped\"}", &s), 0,
                "state: poststop's (pid 0)");

@@ -75,14 +75,17 @@ static void test_oci(void)
         _cleanup_(container_names_done) struct container_names n = {}, h = {};
         const struct names_filter all = {};
         _cleanup_free_ char *sandbox = NULL;
-        const char *crio = "{\"annotations\": {\"io.kubernetes.cri-o.SandboxID\": \"" ID2 "\","
-                           "\"io.kubernetes.cri-o.ImageName\": \"quay.io/x/y:1\","
-                           "\"io.kubernetes.cri-o.Labels\": \"{\\\"io.kubernetes.container.name\\\": \\\"api\\\","
-                           "\\\"io.kubernetes.pod.namespace\\\": \\\"pay\\\", \\\"tier\\\": \\\"backend\\\"}\"}}";
+        const char *crio =
+                "{\"annotations\": {\"io.kubernetes.cri-o.SandboxID\": \"" ID2 "\","
+                "\"io.kubernetes.cri-o.ImageName\": \"quay.io/x/y:1\","
+                "\"io.kubernetes.cri-o.Labels\": \"{\\\"io.kubernetes.container.name\\\": \\\"api\\\","
+                "\\\"io.kubernetes.pod.namespace\\\": \\\"pay\\\", \\\"tier\\\": \\\"backend\\\"}\"}}";
 
         is_int(parse_oci("{\"ociVersion\": \"1.0.2\", \"annotations\": {"
-                         "\"io.kubernetes.cri.container-name\": \"web\", \"io.kubernetes.cri.sandbox-name\": \"shop-1\","
-                         "\"io.kubernetes.cri.sandbox-namespace\": \"shop\", \"io.kubernetes.cri.sandbox-uid\": \"u-1\","
+                         "\"io.kubernetes.cri.container-name\": \"web\", "
+                         "\"io.kubernetes.cri.sandbox-name\": \"shop-1\","
+                         "\"io.kubernetes.cri.sandbox-namespace\": \"shop\", "
+                         "\"io.kubernetes.cri.sandbox-uid\": \"u-1\","
                          "\"io.kubernetes.cri.image-name\": \"nginx:1\", \"x\": \"y\"}}",
                          &all, &n),
                0, "oci: containerd's CRI annotations parse");
@@ -94,7 +97,8 @@ static void test_oci(void)
         is_str(annotation(&n, "x"), "y", "oci: other annotations kept when the filter keeps all");
         container_names_done(&n);
 
-        is_int(names_parse_oci_config(crio, strlen(crio), &all, &n, &sandbox), 0, "oci: CRI-O's annotations parse");
+        is_int(names_parse_oci_config(crio, strlen(crio), &all, &n, &sandbox), 0,
+               "oci: CRI-O's annotations parse");
         is_str(n.name, "api", "oci: CRI-O's labels give the container name");
         is_str(n.pod_namespace, "pay", "oci: and the namespace");
         is_str(n.image, "quay.io/x/y:1", "oci: CRI-O's image name");
@@ -123,28 +127,33 @@ static void test_storage_and_docker(void)
 {
         _cleanup_(container_names_done) struct container_names n = {};
         const struct names_filter all = {};
-        const char *index = "[{\"id\": \"" ID2 "\", \"names\": [\"other\"]},"
-                            "{\"id\": \"" ID1 "\", \"names\": [\"k8s_api_pod_ns_uid_0\"], \"metadata\": "
-                            "\"{\\\"pod-name\\\":\\\"billing\\\",\\\"image-name\\\":\\\"q/api:2\\\","
-                            "\\\"name\\\":\\\"k8s_api_pod_ns_uid_0\\\",\\\"metadata-name\\\":\\\"api\\\"}\"}]";
-        const char *docker = "{\"ID\": \"" ID1 "\", \"Name\": \"/web-1\", \"Config\": {\"Image\": \"nginx:1.25\","
-                             "\"Labels\": {\"app\": \"web\", \"n\": 5}}, \"State\": {\"Running\": true}}";
+        const char *index =
+                "[{\"id\": \"" ID2 "\", \"names\": [\"other\"]},"
+                "{\"id\": \"" ID1 "\", \"names\": [\"k8s_api_pod_ns_uid_0\"], \"metadata\": "
+                "\"{\\\"pod-name\\\":\\\"billing\\\",\\\"image-name\\\":\\\"q/api:2\\\","
+                "\\\"name\\\":\\\"k8s_api_pod_ns_uid_0\\\",\\\"metadata-name\\\":\\\"api\\\"}\"}]";
+        const char *docker =
+                "{\"ID\": \"" ID1 "\", \"Name\": \"/web-1\", \"Config\": {\"Image\": \"nginx:1.25\","
+                "\"Labels\": {\"app\": \"web\", \"n\": 5}}, \"State\": {\"Running\": true}}";
 
         is_int(names_parse_storage_index(index, strlen(index), ID1, &n), 1, "storage: the entry is found");
         is_str(n.name, "api", "storage: CRI-O's metadata-name before the k8s_ name");
         is_str(n.pod_name, "billing", "storage: pod name from the metadata");
         is_str(n.image, "q/api:2", "storage: image from the metadata");
         container_names_done(&n);
-        is_int(names_parse_storage_index(index, strlen(index), "nope", &n), 0, "storage: an unknown id: none");
+        is_int(names_parse_storage_index(index, strlen(index), "nope", &n), 0,
+               "storage: an unknown id: none");
         is_int(names_parse_storage_index("{}", 2, ID1, &n), -EBADMSG, "storage: not a list");
 
-        is_int(names_parse_docker_config(docker, strlen(docker), &all, &n), 0, "docker: config.v2.json parses");
+        is_int(names_parse_docker_config(docker, strlen(docker), &all, &n), 0,
+               "docker: config.v2.json parses");
         is_str(n.name, "web-1", "docker: the name without its slash");
         is_str(n.image, "nginx:1.25", "docker: the image asked for");
         is_str(label(&n, "app"), "web", "docker: a label");
         ok(!label(&n, "n"), "docker: a label that is not a string is dropped");
         container_names_done(&n);
-        is_int(names_parse_docker_config("{\"Name\": \"/\"}", 13, &all, &n), 0, "docker: a name of '/' alone");
+        is_int(names_parse_docker_config("{\"Name\": \"/\"}", 13, &all, &n), 0,
+               "docker: a name of '/' alone");
         is_str(n.name, "/", "docker: kept as it is");
 }
 
@@ -152,18 +161,25 @@ static void test_filter(void)
 {
         _cleanup_(config_freep) struct config *c =
                 load("{\"names\": {\"labels\": [\"app\"], \"annotations\": [\"owner\"]},"
-                     "\"routes\": [{\"name\": \"r\", \"action\": \"store\", \"match\": {\"labels\": {\"opt\": \"in\"},"
+                     "\"routes\": [{\"name\": \"r\", \"action\": \"store\", \"match\": {\"labels\": "
+                     "{\"opt\": \"in\"},"
                      "\"annotations\": {\"secret-route\": \"*\"}}}]}");
         const struct names_filter f = { .config = c };
 
         if (!ok(c != NULL, "filter: the config loads"))
                 return;
-        is_int(names_filter_keep(&f, NAMES_LABEL, "app"), NAMES_EXPORT, "filter: an allowed label is exported");
-        is_int(names_filter_keep(&f, NAMES_LABEL, "opt"), NAMES_KEEP, "filter: a route's label is kept, not exported");
-        is_int(names_filter_keep(&f, NAMES_LABEL, "owner"), NAMES_DROP, "filter: an annotation key is no label key");
-        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "owner"), NAMES_EXPORT, "filter: an allowed annotation");
-        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "secret-route"), NAMES_KEEP, "filter: a route's annotation");
-        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "password"), NAMES_DROP, "filter: anything else is dropped");
+        is_int(names_filter_keep(&f, NAMES_LABEL, "app"), NAMES_EXPORT,
+               "filter: an allowed label is exported");
+        is_int(names_filter_keep(&f, NAMES_LABEL, "opt"), NAMES_KEEP,
+               "filter: a route's label is kept, not exported");
+        is_int(names_filter_keep(&f, NAMES_LABEL, "owner"), NAMES_DROP,
+               "filter: an annotation key is no label key");
+        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "owner"), NAMES_EXPORT,
+               "filter: an allowed annotation");
+        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "secret-route"), NAMES_KEEP,
+               "filter: a route's annotation");
+        is_int(names_filter_keep(&f, NAMES_ANNOTATION, "password"), NAMES_DROP,
+               "filter: anything else is dropped");
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct names *, names_free);
@@ -198,7 +214,8 @@ static void test_providers(void)
         container_names_done(&got);
 
         /* Cached: the file going away changes nothing until the entry does. */
-        snprintf(text, sizeof(text), "%s/ctrd/io.containerd.runtime.v2.task/k8s.io/" ID1 "/config.json", root);
+        snprintf(text, sizeof(text), "%s/ctrd/io.containerd.runtime.v2.task/k8s.io/" ID1 "/config.json",
+                 root);
         unlink(text);
         is_int(names_lookup(n, c, &q, &got), 1, "cache: a second lookup is answered from the cache");
         is_str(got.name, "web", "cache: the same name");
@@ -208,8 +225,10 @@ static void test_providers(void)
 
         q = (struct names_query){ .runtime = RUNTIME_PODMAN, .id = ID2 };
         write_file("graph/vfs-containers/containers.json",
-                   "[{\"id\": \"" ID2 "\", \"names\": [\"db\"], \"metadata\": \"{\\\"image-name\\\":\\\"pg:16\\\"}\"}]");
-        write_file("run/vfs-containers/" ID2 "/userdata/config.json", "{\"annotations\": {\"owner\": \"dba\"}}");
+                   "[{\"id\": \"" ID2
+                   "\", \"names\": [\"db\"], \"metadata\": \"{\\\"image-name\\\":\\\"pg:16\\\"}\"}]");
+        write_file("run/vfs-containers/" ID2 "/userdata/config.json",
+                   "{\"annotations\": {\"owner\": \"dba\"}}");
         is_int(names_lookup(n, c, &q, &got), 1, "podman: found (vfs driver, spec in the run root)");
         is_str(got.name, "db", "podman: name from containers.json");
         is_str(got.image, "pg:16", "podman: image");
@@ -218,8 +237,10 @@ static void test_providers(void)
 
         q = (struct names_query){ .runtime = RUNTIME_DOCKER, .id = ID1 };
         write_file("docker/containers/" ID1 "/config.v2.json",
-                   "{\"Name\": \"/web-1\", \"Config\": {\"Image\": \"nginx\", \"Labels\": {\"app\": \"web\", \"x\": \"y\"}}}");
-        write_file("ctrd/io.containerd.runtime.v2.task/moby/" ID1 "/config.json", "{\"annotations\": {\"owner\": \"ops\"}}");
+                   "{\"Name\": \"/web-1\", \"Config\": {\"Image\": \"nginx\", \"Labels\": {\"app\": "
+                   "\"web\", \"x\": \"y\"}}}");
+        write_file("ctrd/io.containerd.runtime.v2.task/moby/" ID1 "/config.json",
+                   "{\"annotations\": {\"owner\": \"ops\"}}");
         is_int(names_lookup(n, c, &q, &got), 1, "docker: found");
         is_str(got.name, "web-1", "docker: name");
         is_str(label(&got, "app"), "web", "docker: allowed label");
@@ -284,9 +305,11 @@ static void test_registry(void)
         names_pairs_add(&e.names.labels, "app", "web", 3, true);
         is_int(registry_entry_format(&e, &doc, &len), 0, "registry file: formats");
         is_int(registry_entry_parse(doc, len, &back), 0, "registry file: parses");
-        ok(back.runtime == RUNTIME_DOCKER && strcmp(back.id, ID2) == 0 && back.cgroup_id == 77, "registry file: round trip");
+        ok(back.runtime == RUNTIME_DOCKER && strcmp(back.id, ID2) == 0 && back.cgroup_id == 77,
+           "registry file: round trip");
         is_str(back.names.name, "web", "registry file: names round trip");
-        is_int(registry_entry_parse("{\"runtime\": \"docker\", \"id\": \"../x\", \"cgroup_id\": 1}", 52, &back),
+        is_int(registry_entry_parse("{\"runtime\": \"docker\", \"id\": \"../x\", \"cgroup_id\": 1}", 52,
+                                    &back),
                -EBADMSG, "registry file: a path for an id is refused");
 }
 

@@ -36,16 +36,17 @@ static const char *pick_names(const struct config *c, const struct task_identity
 /* Routes on names: labels for routes, never identity; an unknown name never matches. */
 static void test_names(void)
 {
-        struct config *c = load("["
-                                "{\"name\":\"opt-in\",\"match\":{\"labels\":{\"coredump\":\"enabled\"}},"
-                                "\"action\":\"store\"},"
-                                "{\"name\":\"kube-system\",\"match\":{\"pod_namespace\":\"kube-*\"},"
-                                "\"action\":\"reject\"},"
-                                "{\"name\":\"image\",\"match\":{\"image\":\"*/busybox:*\",\"container_name\":\"side*\","
-                                "\"pod_name\":\"web-?\"},\"action\":\"reject\"},"
-                                "{\"name\":\"ann\",\"match\":{\"annotations\":{\"tier\":\"*\",\"owner\":\"team-?\"}},"
-                                "\"action\":\"reject\"},"
-                                "{\"name\":\"rest\",\"match\":{},\"action\":\"store\"}]");
+        struct config *c =
+                load("["
+                     "{\"name\":\"opt-in\",\"match\":{\"labels\":{\"coredump\":\"enabled\"}},"
+                     "\"action\":\"store\"},"
+                     "{\"name\":\"kube-system\",\"match\":{\"pod_namespace\":\"kube-*\"},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"image\",\"match\":{\"image\":\"*/busybox:*\",\"container_name\":\"side*\","
+                     "\"pod_name\":\"web-?\"},\"action\":\"reject\"},"
+                     "{\"name\":\"ann\",\"match\":{\"annotations\":{\"tier\":\"*\",\"owner\":\"team-?\"}},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"rest\",\"match\":{},\"action\":\"store\"}]");
         struct task_identity t = { .have_creds = true };
         struct container_info ci = { .runtime = RUNTIME_CRI, .id = (char *) "ab" };
         struct container_names n = {};

@@ -43,7 +43,8 @@ int control_path(const char *listen_path, char **ret)
         return asprintf(ret, "%s.control", listen_path) < 0 ? -ENOMEM : 0;
 }
 
-int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata, struct control **ret)
+int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
+                struct control **ret)
 {
         struct control *c = calloc(1, sizeof(*c));
         int fd;
@@ -128,9 +129,8 @@ void control_on_listen(struct control *c)
                         continue;
                 }
                 cl->buf = malloc(CONTROL_REQUEST_MAX + 1);
-                if (!cl->buf ||
-                    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd,
-                              &(struct epoll_event){ .events = EPOLLIN, .data.fd = fd }) < 0) {
+                if (!cl->buf || epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd,
+                                          &(struct epoll_event){ .events = EPOLLIN, .data.fd = fd }) < 0) {
                         cl->buf = mfree_str(cl->buf);
                         continue;
                 }

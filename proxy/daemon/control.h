@@ -24,14 +24,16 @@
 
 int control_path(const char *listen_path, char **ret);
 
-/* The reply to a request; pidfd is the fd that came with it (-EBADF none), the handler's to use, not close. */
+/* The reply to a request; pidfd is the fd that came with it (-EBADF none), the handler's to use, not close.
+ */
 typedef int (*control_handler_fn)(void *userdata, const struct control_request *q, int pidfd, char **ret,
                                   size_t *ret_len);
 
 struct control;
 
 /* Listens on path; clients are added to epoll_fd as they connect. */
-int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata, struct control **ret);
+int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
+                struct control **ret);
 /* Closes every client and the socket, and unlinks it. */
 void control_free(struct control *c);
 int control_listen_fd(const struct control *c);

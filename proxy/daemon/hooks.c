@@ -60,7 +60,8 @@ static int container_of(struct daemon *m, int pidfd, struct container_info *ret,
         return 1;
 }
 
-static int do_register(struct daemon *m, const struct control_request *q, int pidfd, struct control_reply *rep)
+static int do_register(struct daemon *m, const struct control_request *q, int pidfd,
+                       struct control_reply *rep)
 {
         struct container_info c = {};
         _cleanup_free_ char *path = NULL;

@@ -34,7 +34,7 @@ struct daemon {
 
         struct pattern_hold pattern;
 
-        struct control *control; /* NULL: `status` and hooks cannot reach us */
+        struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
         struct accounting *accounting;
         usec_t started_wall;

@@ -35,14 +35,15 @@ static bool names_match(const struct route_match *m, const struct container_name
 {
         if (!glob_matches(m->pod_namespace, n ? n->pod_namespace : NULL) ||
             !glob_matches(m->pod_name, n ? n->pod_name : NULL) ||
-            !glob_matches(m->container_name, n ? n->name : NULL) || !glob_matches(m->image, n ? n->image : NULL))
+            !glob_matches(m->container_name, n ? n->name : NULL) ||
+            !glob_matches(m->image, n ? n->image : NULL))
                 return false;
         return pairs_match(m->labels, m->n_labels, n ? &n->labels : NULL) &&
                pairs_match(m->annotations, m->n_annotations, n ? &n->annotations : NULL);
 }
 
-bool route_matches(const struct route_match *m, const struct task_identity *t, const struct container_info *c,
-                   const struct container_names *names)
+bool route_matches(const struct route_match *m, const struct task_identity *t,
+                   const struct container_info *c, const struct container_names *names)
 {
         if (m->container >= 0 && (c != NULL) != (m->container == 1))
                 return false;

@@ -225,11 +225,14 @@ int main(int argc, char **argv)
                         break;
                 case 'h':
                         printf("Usage: coredump-proxy-hook [--config FILE] STAGE\n"
-                               "An OCI runtime hook: registers a container with coredump-proxy at createRuntime\n"
-                               "and unregisters it at poststop. The container's state on stdin. Always exits 0.\n");
+                               "An OCI runtime hook: registers a container with coredump-proxy at "
+                               "createRuntime\n"
+                               "and unregisters it at poststop. The container's state on stdin. Always "
+                               "exits 0.\n");
                         return EXIT_SUCCESS;
                 default:
-                        /* A bad command line is the installer's mistake: it still must not stop a container. */
+                        /* A bad command line is the installer's mistake: it still must not stop a container.
+                         */
                         return EXIT_SUCCESS;
                 }
         }

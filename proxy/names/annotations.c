@@ -84,7 +84,8 @@ static int keep_pair(struct container_names *n, const struct names_filter *f, en
                                k == NAMES_EXPORT);
 }
 
-/* A JSON object of strings inside a string: each member a label (or annotation), and a name when it is one. */
+/* A JSON object of strings inside a string: each member a label (or annotation), and a name when it is one.
+ */
 static int nested_pairs(struct container_names *n, const struct names_filter *f, enum names_kind kind,
                         const char *text, size_t len)
 {
@@ -94,8 +95,7 @@ static int nested_pairs(struct container_names *n, const struct names_filter *f,
 
         if (jsonr_parse(text, len, NAMES_NESTED_JSON_MAX, 4, json_type_object, &o) < 0)
                 return 0;
-        json_object_object_foreach(o, key, v)
-        {
+        json_object_object_foreach (o, key, v) {
                 const char *s;
                 size_t n_s;
 
@@ -127,8 +127,8 @@ int names_from_annotation(struct container_names *n, const struct names_filter *
         return keep_pair(n, f, NAMES_ANNOTATION, key, value, value_len);
 }
 
-int names_parse_oci_config(const char *text, size_t len, const struct names_filter *f, struct container_names *n,
-                           char **ret_sandbox)
+int names_parse_oci_config(const char *text, size_t len, const struct names_filter *f,
+                           struct container_names *n, char **ret_sandbox)
 {
         _cleanup_(json_object_putp) struct json_object *o = NULL;
         struct json_object *a;
@@ -141,8 +141,7 @@ int names_parse_oci_config(const char *text, size_t len, const struct names_filt
         r = jsonr_member(o, "annotations", json_type_object, &a);
         if (r <= 0)
                 return r == 0 ? 0 : -EBADMSG;
-        json_object_object_foreach(a, key, v)
-        {
+        json_object_object_foreach (a, key, v) {
                 const char *s;
                 size_t n_s;
 

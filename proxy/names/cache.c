@@ -62,7 +62,8 @@ void names_cache_free(struct names_cache *c)
 static struct entry *find(struct names_cache *c, enum container_runtime runtime, const char *id)
 {
         for (size_t i = 0; i < c->max; i++)
-                if (c->entries[i].id && c->entries[i].runtime == runtime && strcmp(c->entries[i].id, id) == 0)
+                if (c->entries[i].id && c->entries[i].runtime == runtime &&
+                    strcmp(c->entries[i].id, id) == 0)
                         return &c->entries[i];
         return NULL;
 }
@@ -103,8 +104,8 @@ static struct entry *slot(struct names_cache *c)
         return oldest;
 }
 
-int names_cache_put(struct names_cache *c, enum container_runtime runtime, const char *id, uint64_t cgroup_id,
-                    const struct container_names *n, usec_t now, usec_t ttl)
+int names_cache_put(struct names_cache *c, enum container_runtime runtime, const char *id,
+                    uint64_t cgroup_id, const struct container_names *n, usec_t now, usec_t ttl)
 {
         _cleanup_(container_names_done) struct container_names copy = {};
         _cleanup_free_ char *key = strdup(id);

@@ -26,8 +26,8 @@ void names_cache_free(struct names_cache *c);
 int names_cache_get(struct names_cache *c, enum container_runtime runtime, const char *id, usec_t now,
                     struct container_names *ret);
 /* Remembers n (copied) until now + ttl, or until cgroup_id is gone. */
-int names_cache_put(struct names_cache *c, enum container_runtime runtime, const char *id, uint64_t cgroup_id,
-                    const struct container_names *n, usec_t now, usec_t ttl);
+int names_cache_put(struct names_cache *c, enum container_runtime runtime, const char *id,
+                    uint64_t cgroup_id, const struct container_names *n, usec_t now, usec_t ttl);
 void names_cache_clear(struct names_cache *c);
 /* Drops expired entries and those whose cgroup alive() says is gone. */
 void names_cache_sweep(struct names_cache *c, usec_t now, bool (*alive)(void *userdata, uint64_t cgroup_id),

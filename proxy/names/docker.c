@@ -25,8 +25,7 @@ static int labels_of(struct json_object *config, const struct names_filter *f, s
 
         if (jsonr_member(config, "Labels", json_type_object, &labels) <= 0)
                 return 0;
-        json_object_object_foreach(labels, key, v)
-        {
+        json_object_object_foreach (labels, key, v) {
                 enum names_keep k;
                 const char *s;
                 size_t len;

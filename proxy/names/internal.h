@@ -16,13 +16,14 @@
 #include "proxy/names/names.h"
 
 /* Bounds on what the daemon reads of a runtime's files. */
-#define NAMES_OCI_CONFIG_MAX    (4U * 1024U * 1024U)  /* a bundle's config.json (seccomp profiles are large) */
-#define NAMES_STORAGE_INDEX_MAX (16U * 1024U * 1024U) /* containers/storage's containers.json: every container */
-#define NAMES_DOCKER_CONFIG_MAX (4U * 1024U * 1024U)  /* docker's config.v2.json */
-#define NAMES_NESTED_JSON_MAX   (64U * 1024U)         /* a JSON document inside a string (CRI-O's labels) */
-#define NAMES_JSON_DEPTH        32                    /* OCI specs nest about 8 deep */
-#define NAMES_OBJECT_MEMBERS    4096                  /* annotations or labels looked at in one object */
-#define NAMES_INDEX_ENTRIES     65536                 /* containers looked at in containers.json */
+#define NAMES_OCI_CONFIG_MAX (4U * 1024U * 1024U) /* a bundle's config.json (seccomp profiles are large) */
+#define NAMES_STORAGE_INDEX_MAX \
+        (16U * 1024U * 1024U) /* containers/storage's containers.json: every container */
+#define NAMES_DOCKER_CONFIG_MAX (4U * 1024U * 1024U) /* docker's config.v2.json */
+#define NAMES_NESTED_JSON_MAX   (64U * 1024U)        /* a JSON document inside a string (CRI-O's labels) */
+#define NAMES_JSON_DEPTH        32                   /* OCI specs nest about 8 deep */
+#define NAMES_OBJECT_MEMBERS    4096                 /* annotations or labels looked at in one object */
+#define NAMES_INDEX_ENTRIES     65536                /* containers looked at in containers.json */
 
 struct names_source {
         const struct names_config *config;
@@ -49,9 +50,10 @@ int names_from_annotation(struct container_names *n, const struct names_filter *
 
 /* ---- parsers of one file's text: 0 parsed (whatever it held), -EBADMSG/-EMSGSIZE unreadable, -ENOMEM */
 
-/* A bundle's config.json: its annotations. *ret_sandbox (may be NULL): CRI-O's sandbox id, when it names one. */
-int names_parse_oci_config(const char *text, size_t len, const struct names_filter *f, struct container_names *n,
-                           char **ret_sandbox);
+/* A bundle's config.json: its annotations. *ret_sandbox (may be NULL): CRI-O's sandbox id, when it names
+ * one. */
+int names_parse_oci_config(const char *text, size_t len, const struct names_filter *f,
+                           struct container_names *n, char **ret_sandbox);
 /* containers/storage's containers.json: the entry of id (1 found, 0 not). */
 int names_parse_storage_index(const char *text, size_t len, const char *id, struct container_names *n);
 /* docker's config.v2.json. */

@@ -61,7 +61,8 @@ enum names_keep names_filter_keep(const struct names_filter *f, enum names_kind 
         /* A key a route selects on is kept for it, and only for it. */
         for (size_t i = 0; i < c->n_routes; i++) {
                 const struct route_match *m = &c->routes[i].match;
-                if (label ? matched(m->labels, m->n_labels, key) : matched(m->annotations, m->n_annotations, key))
+                if (label ? matched(m->labels, m->n_labels, key)
+                          : matched(m->annotations, m->n_annotations, key))
                         return NAMES_KEEP;
         }
         return NAMES_DROP;

@@ -80,8 +80,8 @@ void names_forget_cache(struct names *n);
 struct names_registration {
         enum container_runtime runtime; /* as the registering process's cgroup resolves */
         const char *id;
-        uint64_t cgroup_id;      /* that cgroup's id; 0 when only a cgroup v1 path names it */
-        const char *cgroup_path; /* for status */
+        uint64_t cgroup_id;                    /* that cgroup's id; 0 when only a cgroup v1 path names it */
+        const char *cgroup_path;               /* for status */
         const struct names_pairs *annotations; /* the OCI annotations the hook sent */
 };
 

@@ -141,7 +141,8 @@ static void persist(struct registry *r, const struct registry_entry *e)
         char name[512], tmp[540];
         size_t len;
 
-        if (r->dir_fd < 0 || file_name(e, name, sizeof(name)) < 0 || registry_entry_format(e, &doc, &len) < 0)
+        if (r->dir_fd < 0 || file_name(e, name, sizeof(name)) < 0 ||
+            registry_entry_format(e, &doc, &len) < 0)
                 return;
         (void) snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
         (void) unlinkat(r->dir_fd, tmp, 0);
@@ -216,7 +217,8 @@ size_t registry_remove(struct registry *r, const char *id)
         return removed;
 }
 
-int registry_get(struct registry *r, enum container_runtime runtime, const char *id, struct container_names *ret)
+int registry_get(struct registry *r, enum container_runtime runtime, const char *id,
+                 struct container_names *ret)
 {
         ssize_t i;
         int k = 0;
@@ -257,8 +259,8 @@ size_t registry_count(struct registry *r)
 }
 
 /* One kept file: 1 taken, 0 refused (and deleted). */
-static int load_one(struct registry *r, const char *name, bool (*keep)(void *, const struct registry_entry *),
-                    void *userdata)
+static int load_one(struct registry *r, const char *name,
+                    bool (*keep)(void *, const struct registry_entry *), void *userdata)
 {
         _cleanup_(registry_entry_done) struct registry_entry e = {};
         _cleanup_free_ char *text = NULL;

@@ -42,7 +42,8 @@ void registry_free(struct registry *r);
 int registry_add(struct registry *r, struct registry_entry *e);
 size_t registry_remove(struct registry *r, const char *id);
 /* 1: its names merged into ret; 0: not registered. */
-int registry_get(struct registry *r, enum container_runtime runtime, const char *id, struct container_names *ret);
+int registry_get(struct registry *r, enum container_runtime runtime, const char *id,
+                 struct container_names *ret);
 /* Drops the entries keep() refuses. */
 void registry_sweep(struct registry *r, bool (*keep)(void *userdata, const struct registry_entry *e),
                     void *userdata);

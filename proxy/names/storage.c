@@ -107,7 +107,8 @@ static int read_spec(int graph, int run, const char *driver, const char *id, con
         const int roots[] = { graph, run };
         char path[512];
 
-        if (snprintf(path, sizeof(path), "%s-containers/%s/userdata/config.json", driver, id) >= (int) sizeof(path))
+        if (snprintf(path, sizeof(path), "%s-containers/%s/userdata/config.json", driver, id) >=
+            (int) sizeof(path))
                 return 0;
         for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
                 _cleanup_free_ char *text = NULL;

@@ -61,7 +61,8 @@ static int write_request(const struct control_request *q, const bool *keep, char
                 jsonw_object_begin(&w);
                 for (size_t i = 0; i < q->annotations.n && written < CONTROL_ANNOTATIONS_MAX; i++)
                         if (keep[i]) {
-                                jsonw_kv_string(&w, q->annotations.items[i].key, q->annotations.items[i].value);
+                                jsonw_kv_string(&w, q->annotations.items[i].key,
+                                                q->annotations.items[i].value);
                                 written++;
                         }
                 jsonw_object_end(&w);
@@ -94,7 +95,8 @@ int control_request_format(const struct control_request *q, char **ret, size_t *
                 if (len <= CONTROL_REQUEST_MAX)
                         break;
                 for (size_t i = 0; i < q->annotations.n; i++) {
-                        size_t l = strlen(q->annotations.items[i].key) + strlen(q->annotations.items[i].value);
+                        size_t l =
+                                strlen(q->annotations.items[i].key) + strlen(q->annotations.items[i].value);
                         if (keep[i] && l >= largest_len) {
                                 largest = i;
                                 largest_len = l;
@@ -120,8 +122,7 @@ static int parse_annotations(struct json_object *o, struct names_pairs *ret)
                 return r;
         if ((size_t) json_object_object_length(a) > CONTROL_ANNOTATIONS_MAX)
                 return -EBADMSG;
-        json_object_object_foreach(a, key, v)
-        {
+        json_object_object_foreach (a, key, v) {
                 const char *s;
                 size_t len;
 

@@ -34,8 +34,8 @@ void container_names_done(struct container_names *n)
 
 bool container_names_empty(const struct container_names *n)
 {
-        return !n->name && !n->image && !n->pod_name && !n->pod_namespace && !n->pod_uid && n->labels.n == 0 &&
-               n->annotations.n == 0;
+        return !n->name && !n->image && !n->pod_name && !n->pod_namespace && !n->pod_uid &&
+               n->labels.n == 0 && n->annotations.n == 0;
 }
 
 bool names_text_ok(const char *s, size_t len, size_t max)
@@ -101,7 +101,8 @@ int names_pairs_add(struct names_pairs *p, const char *key, const char *value, s
         if (!items)
                 return -ENOMEM;
         p->items = items;
-        p->items[p->n++] = (struct names_pair){ .key = TAKE_PTR(k), .value = TAKE_PTR(v), .exported = exported };
+        p->items[p->n++] =
+                (struct names_pair){ .key = TAKE_PTR(k), .value = TAKE_PTR(v), .exported = exported };
         return 1;
 }
 
@@ -219,8 +220,7 @@ static int parse_pairs(struct json_object *o, const char *key, struct names_pair
                 return r;
         if ((size_t) json_object_object_length(m) > NAMES_PAIRS_MAX)
                 return -EBADMSG;
-        json_object_object_foreach(m, k, v)
-        {
+        json_object_object_foreach (m, k, v) {
                 const char *s;
                 size_t len;
 

@@ -29,8 +29,7 @@ static bool names_something(const char *key)
 static int parse_annotations(struct json_object *a, struct names_pairs *ret)
 {
         for (int pass = 0; pass < 2; pass++) {
-                json_object_object_foreach(a, key, v)
-                {
+                json_object_object_foreach (a, key, v) {
                         const char *s;
                         size_t len;
                         int r;

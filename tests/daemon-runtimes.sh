@@ -35,6 +35,8 @@ for h in "$CG2" /sys/fs/cgroup/*/; do
 	done
 done
 t_at_exit "rm -rf /run/systemd/nspawn/propagate/cdp-nspawn /run/lxc/lock/$d"
+# dockerd bind-mounts its data root onto itself: a daemon killed at exit leaves it mounted.
+t_at_exit "awk -v d='$d/' 'index(\$5, d) == 1 { print \$5 }' /proc/self/mountinfo | sort -r | xargs -r -n 1 umount -l"
 
 t_proxy_config "$d" request "$routes" "\"names\": {
     \"containerd\": { \"state\": \"$S/ctd/state\", \"namespaces\": [\"k8s.io\", \"moby\"] },
@@ -87,6 +89,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$S/ctd/debug.sock"
 TOML
 containerd -c "$S/ctd.toml" >"$d/containerd.log" 2>&1 &
+containerd_pid=$!
 t_track_pid $!
 t_wait_for 10 test -S "$S/ctd/sock" || t_diag "containerd: $(tail -n 3 "$d/containerd.log")"
 dockerd --data-root "$S/docker" --exec-root "$S/exec" -H "unix://$S/docker.sock" --pidfile "$S/docker.pid" \
@@ -94,7 +97,8 @@ dockerd --data-root "$S/docker" --exec-root "$S/exec" -H "unix://$S/docker.sock"
 	--exec-opt native.cgroupdriver=cgroupfs --storage-driver vfs >"$d/dockerd.log" 2>&1 &
 t_track_pid $!
 dk() { /usr/bin/docker -H "unix://$S/docker.sock" "$@"; }
-t_ok "docker: dockerd answers" t_wait_for 20 dk info
+dk_up() { dk info >/dev/null 2>&1; }
+t_ok "docker: dockerd answers" t_wait_for 20 dk_up
 tar -C "$d/rootfs" -c . | dk import - cdp-rootfs:test >/dev/null
 dk run --name cdp-dk-box --label coredump=enabled --label app=shop --network none \
 	-v /usr:/usr:ro -v "$top_builddir:$top_builddir:ro" cdp-rootfs:test "$CRASHER" --name dk-crash >/dev/null 2>&1
@@ -106,6 +110,7 @@ t_is "$(t_jq "$ev" .container.labels.app)" shop "docker: an allowed label"
 t_is "$(t_jq "$ev" .route)" opted-in "docker: the label coredump=enabled selects the route"
 dk rm -f cdp-dk-box >/dev/null 2>&1
 t_diag "docker: $(t_elapsed "$start") s"
+dockerd_pid=$(cat "$S/docker.pid")
 
 # ---- containerd alone, through ctr, as Kubernetes' CRI would name a pod's container ----
 start=$EPOCHREALTIME
@@ -162,5 +167,8 @@ t_is "$(t_jq "$ev" .container.runtime)" nspawn "nspawn: runtime from the cgroup"
 t_is "$(t_jq "$ev" .container.name)" cdp-nspawn "nspawn: the machine's name"
 t_diag "nspawn: $(t_elapsed "$start") s"
 
+# Stopped as they would be, so that they clean up after themselves.
+kill -TERM "$dockerd_pid" 2>/dev/null && t_wait_for 10 bash -c "! kill -0 $dockerd_pid 2>/dev/null"
+kill -TERM "$containerd_pid" 2>/dev/null && t_wait_for 10 bash -c "! kill -0 $containerd_pid 2>/dev/null"
 t_proxy_stop
 t_done

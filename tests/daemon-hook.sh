@@ -137,6 +137,21 @@ state=$(jq -cn --argjson pid "$$" '{ociVersion: "1.0.2", id: "host-shell", statu
 err=$(printf '%s' "$state" | "$HOOK" --config "$d/config.json" createRuntime 2>&1)
 t_like "$err" "no container" "a host process is in no container: refused"
 
+# ---- a container that ends without a poststop: its registration goes with its cgroup ----
+gone_id=$(t_hex64)
+t_cgroup_make "$CG2" "system.slice/docker-$gone_id.scope" && gone_cg=$T_CG
+t_container_start "$gone_cg"
+jq -cn --arg id "$gone_id" --argjson pid "$T_HOLDER" '{ociVersion: "1.0.2", id: $id, status: "created", pid: $pid,
+  annotations: {"io.kubernetes.cri.container-name": "brief"}}' | "$HOOK" --config "$d/config.json" createRuntime
+t_ok "a hand-run hook registers a simulated docker container" registered "$gone_id"
+t_is "$(status | jq -r --arg id "$gone_id" '.containers[] | select(.id == $id) | .runtime')" docker \
+	"the registration's runtime is the one its cgroup names"
+kill -KILL "$T_HOLDER"
+t_ok "its cgroup empties" t_wait_for 10 bash -c "[ -z \"\$(cat '$gone_cg/cgroup.procs')\" ]"
+t_ok "its cgroup is removed" t_cgroup_remove "$gone_cg"
+t_ok "without a poststop, the registration is gone with the cgroup" unregistered "$gone_id"
+t_ok "and so is its file" test ! -e "$d/kernel.sock.registrations/docker-$gone_id.json"
+
 # ---- the hook fails open --------------------------------------------------------
 good=$(jq -cn --arg id "$claimed" --argjson pid "$T_HOLDER" '{ociVersion: "1.0.2", id: $id, pid: $pid, status: "created"}')
 fast() { # fast NAME STDIN-COMMAND ARGS...: exit 0 in under a second

@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "config/locate.h"
+#include "config/names.h"
 #include "config/parser.h"
 #include "config/syntax.h"
 #include "config/values.h"
@@ -35,7 +36,9 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
-static const char *const top_keys[] = { "version", "listen", "events", "store", "limits", "routes" };
+static const char *const top_keys[] = {
+        "version", "listen", "events", "store", "limits", "names", "routes"
+};
 static const char *const listen_keys[] = { "path", "protocol" };
 static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
@@ -43,8 +46,10 @@ static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", 
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
 static const char *const route_keys[] = { "name",     "match", "action",     "address",
                                           "fallback", "trust", "pass_pidfd", "expose_host" };
-static const char *const match_keys[] = { "container", "runtime", "container_id", "pod_uid",
-                                          "cgroup",    "comm",    "exe",          "uid" };
+static const char *const match_keys[] = {
+        "container", "runtime",       "container_id", "pod_uid",        "cgroup", "comm",   "exe",
+        "uid",       "pod_namespace", "pod_name",     "container_name", "image",  "labels", "annotations"
+};
 
 static void route_done(struct route *r)
 {
@@ -55,6 +60,7 @@ static void route_done(struct route *r)
         free(r->match.uids);
         free(r->match.comm);
         free(r->match.exe);
+        match_names_done(&r->match);
         free(r->address);
 }
 
@@ -69,6 +75,7 @@ void config_free(struct config *c)
         free(c->listen_path);
         free(c->events);
         free(c->store_directory);
+        names_config_done(&c->names);
         free(c);
 }
 
@@ -94,7 +101,8 @@ static int config_new(const char *source, struct config **ret)
         c->listen_path = strdup(CONFIG_DEFAULT_LISTEN);
         c->events = strdup("-");
         c->store_directory = strdup(CONFIG_DEFAULT_STORE);
-        if (!c->source || !c->listen_path || !c->events || !c->store_directory)
+        if (!c->source || !c->listen_path || !c->events || !c->store_directory ||
+            names_config_init(&c->names) < 0)
                 return -ENOMEM;
         c->protocol = PROTOCOL_REQUEST;
         /* Close to systemd-coredump's defaults (MaxUse 10%, KeepFree 15%). */
@@ -368,6 +376,7 @@ static void parse_match(struct parser *p, struct json_object *o, struct route_ma
                 parse_uids(p, v, m);
                 parser_leave(p);
         }
+        config_parse_match_names(p, o, m);
 }
 
 static void parse_address(struct parser *p, struct json_object *v, struct route *r)
@@ -580,6 +589,10 @@ static void parse_root(struct parser *p, struct json_object *root, struct config
         }
         if (parser_enter(p, root, "limits", &v)) {
                 parse_limits(p, v, &c->limits);
+                parser_leave(p);
+        }
+        if (parser_enter(p, root, "names", &v)) {
+                config_parse_names(p, v, &c->names);
                 parser_leave(p);
         }
         if (parser_enter(p, root, "routes", &v)) {

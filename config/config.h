@@ -57,6 +57,12 @@ struct size_limit {
 /* Bytes a limit allows on a filesystem of fs_size bytes; UINT64_MAX when unset. */
 uint64_t size_limit_bytes(const struct size_limit *l, uint64_t fs_size);
 
+/* A label or annotation a route selects on: its key must be there, its value match the glob. */
+struct match_pair {
+        char *key;
+        char *glob; /* fnmatch(3) */
+};
+
 struct route_match {
         int container;      /* -1 any, 0 host tasks only, 1 container tasks only */
         uint32_t runtimes;  /* bitmask of (1u << enum container_runtime); 0: any */
@@ -67,6 +73,15 @@ struct route_match {
         size_t n_uids;
         char *comm; /* fnmatch(3) glob; NULL: any */
         char *exe;  /* fnmatch(3) glob; NULL: any */
+        /* Names (proxy/names/): labels for routes, never identity. fnmatch(3) globs; NULL: any. */
+        char *pod_namespace;
+        char *pod_name;
+        char *container_name;
+        char *image;
+        struct match_pair *labels; /* every one must hold */
+        size_t n_labels;
+        struct match_pair *annotations;
+        size_t n_annotations;
 };
 
 struct route {
@@ -90,6 +105,29 @@ struct limits {
         unsigned per_container_concurrent; /* dumps of one container in flight at once; default 8 */
 };
 
+/*
+ * Where container names come from (proxy/names/) and which of their labels
+ * and annotations may leave the node. Every state root has the runtime's
+ * own default.
+ */
+struct names_config {
+        char **labels; /* label keys that documents may carry */
+        size_t n_labels;
+        char **annotations; /* annotation keys that documents may carry (none by default) */
+        size_t n_annotations;
+        char *containerd_state; /* containerd's state directory: its task bundles */
+        char **containerd_namespaces;
+        size_t n_containerd_namespaces;
+        char *storage_graph_root; /* containers/storage (CRI-O, podman): graph root and run root */
+        char *storage_run_root;
+        char *docker_data_root;
+};
+
+#define CONFIG_DEFAULT_CONTAINERD_STATE "/run/containerd"
+#define CONFIG_DEFAULT_STORAGE_GRAPH    "/var/lib/containers/storage"
+#define CONFIG_DEFAULT_STORAGE_RUN      "/run/containers/storage"
+#define CONFIG_DEFAULT_DOCKER_ROOT      "/var/lib/docker"
+
 /* The longest duration a config may give: deadlines computed from it never wrap. */
 #define CONFIG_DURATION_MAX                     ((usec_t) 24 * 3600 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_PER_CONTAINER_CONCURRENT 8
@@ -109,6 +147,7 @@ struct config {
         struct size_limit store_max_use;
         struct size_limit store_keep_free;
         struct limits limits;
+        struct names_config names;
         struct route *routes;
         size_t n_routes;
 };

@@ -71,6 +71,30 @@ out=$("$T_PROXY" check-config "$d/long.json")
 t_is "$?" 1 "a 25h dump_timeout: exit 1"
 t_like "$out" "^$d/long.json:2:31: limits\.dump_timeout: .*\"25h\"" "a 25h dump_timeout is refused with its position"
 t_is "$(printf '%s\n' "$out" | wc -l)" 1 "24h is still accepted"
+# The names section and the match keys on names (issue 12): each problem at its position.
+cat >"$d/names.json" <<'JSON'
+{
+  "names": { "labels": ["app", "app"], "annotations": ["a b"],
+             "containerd": { "state": "run/containerd", "namespaces": ["k8s..io"] },
+             "docker": { "root": "/var/lib/docker" } },
+  "routes": [
+    { "name": "n", "action": "reject",
+      "match": { "pod_namespace": "", "labels": {}, "annotations": { "owner": 7 } } }
+  ]
+}
+JSON
+out=$("$T_PROXY" check-config "$d/names.json")
+t_is "$?" 1 "bad names keys: exit 1"
+t_is "$(printf '%s\n' "$out" | wc -l)" 8 "bad names keys: one line per problem"
+expect() { t_ok "reports $2" grep -qF -- "$d/names.json:$1: $2" <<<"$out"; }
+expect 2:32 'names.labels[1]: "app" is listed twice'
+expect 2:56 'names.annotations[0]: "a b" is not a label or annotation key'
+expect 3:39 'names.containerd.state: expected an absolute path'
+expect 3:72 'names.containerd.namespaces[0]: "k8s..io" is not a containerd namespace name'
+expect 4:26 'names.docker.root: unknown key "root"'
+expect 7:35 'routes[0].match.pod_namespace: must not be empty'
+expect 7:49 'routes[0].match.labels: must not be empty'
+expect 7:79 'routes[0].match.annotations.owner: expected a string'
 
 out=$("$T_PROXY" check-config "$d/missing.json")
 t_is "$?" 1 "a missing file: exit 1"

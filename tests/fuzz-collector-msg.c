@@ -119,6 +119,11 @@ static void fuzz_request(const char *buf, size_t len)
               str_eq(a.container_id, b.container_id) && str_eq(a.pod_uid, b.pod_uid));
         CHECK(str_cut_of(a.comm, b.comm) && str_cut_of(a.exe, b.exe) && str_cut_of(a.cmdline, b.cmdline) &&
               str_cut_of(a.host_cgroup, b.host_cgroup));
+        /* Names are never cut: they come through whole, or (labels and annotations) not at all. */
+        CHECK(str_eq(a.names.name, b.names.name) && str_eq(a.names.image, b.names.image) &&
+              str_eq(a.names.pod_name, b.names.pod_name) &&
+              str_eq(a.names.pod_namespace, b.names.pod_namespace));
+        CHECK(b.names.labels.n == a.names.labels.n || b.names.labels.n == 0);
 
         r = format_q(&b, &again, &again_len);
         CHECK(r == 0 || r == -ENOMEM);

@@ -28,6 +28,7 @@ T_PIDS=()
 T_CGROUPS=()
 T_DIRS=()
 T_SYSCTLS=()
+T_AT_EXIT=()
 T_PATTERN_SAVED=""
 T_PATTERN_HAVE=0
 T_LOCKER=""
@@ -163,6 +164,9 @@ t_cleanup() {
 			sleep 0.05
 		done
 	done
+	for ((i = ${#T_AT_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${T_AT_EXIT[i]}"
+	done
 	for ((i = ${#T_SYSCTLS[@]} - 1; i >= 0; i--)); do
 		local entry=${T_SYSCTLS[i]}
 		printf '%s' "${entry#*=}" >"${entry%%=*}"
@@ -184,6 +188,9 @@ trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
 t_track_pid() { T_PIDS+=("$1"); }
+
+# t_at_exit CMD: runs CMD (eval) at exit, once processes are gone and cgroups removed.
+t_at_exit() { T_AT_EXIT+=("$1"); }
 
 # These helpers return through globals, not stdout: a $(...) subshell would
 # lose what they register for cleanup.
@@ -302,6 +309,19 @@ t_container_run() {
 	shift 2
 	nsenter -t "$holder" -n -p -m -- sh -c 'echo 0 > "$1/cgroup.procs" && shift && exec "$@"' \
 		run "$cg" "$@"
+}
+
+# t_rootfs DIR: a small root filesystem for real container runtimes: busybox,
+# lib -> usr/lib and lib64 -> usr/lib64, and an empty usr/ onto which the
+# runtime bind-mounts the host's /usr read-only, so that dynamically linked
+# test programs run inside.
+t_rootfs() {
+	local c
+	mkdir -p "$1"/bin "$1"/usr "$1"/proc "$1"/dev "$1"/sys "$1"/tmp "$1"/etc "$1"/run || return 1
+	cp "$(command -v busybox)" "$1/bin/busybox" || return 1
+	for c in sh sleep cat echo ls touch test mkdir rm; do ln -sf busybox "$1/bin/$c"; done
+	ln -sfn usr/lib "$1/lib"
+	ln -sfn usr/lib64 "$1/lib64"
 }
 
 # Hex identifiers the way runtimes make them.

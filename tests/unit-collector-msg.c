@@ -553,11 +553,70 @@ static void test_ids(void)
         r.id = (char *) "../x";
         is_int(format_q(&r, &s, &n), -EINVAL, "a request with id '../x' is not formatted");
         is_int(collector_dump_format("../x", &s, &n), -EINVAL, "nor message 3");
+/* Message 1's names (issue 12): exported pairs only, the pod's uid the cgroup's, bounds on the way in. */
+static void test_request_names(void)
+{
+        _cleanup_(collector_request_done) struct collector_request back = {};
+        _cleanup_free_ char *s = NULL, *big = NULL;
+        struct container_names n = {};
+        struct record_container c = { .runtime = "containerd", .id = "abc", .pod_uid = "u-1", .names = &n };
+        struct dump_record rec;
+        size_t len = 0;
+
+        names_set(&n.name, "web", 3);
+        names_set(&n.image, "nginx:1", 7);
+        names_set(&n.pod_name, "shop-1", 6);
+        names_set(&n.pod_namespace, "shop", 4);
+        names_pairs_add(&n.labels, "app", "shop", 4, true);
+        names_pairs_add(&n.labels, "coredump", "enabled", 7, false);
+        names_pairs_add(&n.annotations, "owner", "team-a", 6, true);
+        record_init(&rec);
+        rec.id = "d1";
+        rec.container = &c;
+        is_int(collector_request_format(&rec, 0, 1000, &s, &len), 0, "names: message 1 formats");
+        is_int(collector_request_parse(s, len, &back), 0, "names: message 1 parses");
+        is_str(back.names.name, "web", "names: container.name");
+        is_str(back.names.image, "nginx:1", "names: container.image");
+        is_str(back.names.pod_name, "shop-1", "names: container.pod.name");
+        is_str(back.names.pod_namespace, "shop", "names: container.pod.namespace");
+        is_str(back.names.pod_uid, "u-1", "names: container.pod.uid is the cgroup's");
+        ok(names_pairs_find(&back.names.labels, "app") && !names_pairs_find(&back.names.labels, "coredump"),
+           "names: only exported labels leave the node");
+        is_str(names_pairs_find(&back.names.annotations, "owner")->value, "team-a",
+               "names: an exported annotation");
+        collector_request_done(&back);
+        s = mfree_str(s);
+
+        /* Labels too large for the message: the dump still goes, with its names but not them. */
+        big = malloc(NAMES_VALUE_MAX + 1);
+        memset(big, 'v', NAMES_VALUE_MAX);
+        big[NAMES_VALUE_MAX] = 0;
+        for (int i = 0; i < NAMES_PAIRS_MAX; i++) {
+                char key[16];
+                snprintf(key, sizeof(key), "k%d", i);
+                names_pairs_add(&n.annotations, key, big, NAMES_VALUE_MAX, true);
+        }
+        is_int(collector_request_format(&rec, 0, 1000, &s, &len), 0,
+               "names: too many long annotations: formats");
+        ok(len <= COLLECTOR_MSG_MAX, "names: within the message bound");
+        is_int(collector_request_parse(s, len, &back), 0, "names: parses");
+        is_str(back.names.name, "web", "names: the name stays");
+        is_int(back.names.annotations.n, 0, "names: the annotations went");
+        collector_request_done(&back);
+        container_names_done(&n);
+
+        is_int(parse_request("{\"version\":1,\"id\":\"x\",\"container\":{\"name\":\"a\\u0007\"}}", &back),
+               -EBADMSG, "names: a control character in a name is refused");
+        is_int(parse_request("{\"version\":1,\"id\":\"x\",\"container\":{\"labels\":{\"a\":1}}}", &back),
+               -EBADMSG, "names: a label that is not a string is refused");
+        is_int(parse_request("{\"version\":1,\"id\":\"x\",\"container\":{\"pod\":\"p\"}}", &back), -EBADMSG,
+               "names: pod must be an object");
 }
 
 int main(void)
 {
         test_ids();
+        test_request_names();
         test_request_roundtrip();
         test_request_unknown();
         test_request_format_errors();

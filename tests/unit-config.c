@@ -212,7 +212,7 @@ static void test_errors(void)
         /* Unknown keys: at the key itself, with the allowed ones listed. */
         one_error("unknown top-level key", "{\n  \"listen\": {},\n  \"rutes\": []\n}", "t.json:3:3: rutes: ",
                   "unknown key \"rutes\" at the top level (expected one of: version, listen, events, store, "
-                  "limits, routes)");
+                  "limits, names, routes)");
         one_error("unknown key in routes[1].match",
                   "{ \"routes\": [\n"
                   "  { \"name\": \"a\", \"action\": \"store\" },\n"
@@ -667,6 +667,79 @@ static void test_names(void)
         config_free(NULL);
 }
 
+/* The names section and the match keys on names (issue 12). */
+static void test_names_section(void)
+{
+        struct config_errors e = {};
+        struct config *c = NULL;
+
+        is_int(config_load_default(&c), 0, "names: the default loads");
+        if (c) {
+                is_str(c->names.containerd_state, "/run/containerd", "names: containerd's state by default");
+                is_int(c->names.n_containerd_namespaces, 3, "names: k8s.io, moby, default");
+                is_str(c->names.storage_graph_root, "/var/lib/containers/storage",
+                       "names: storage graph root");
+                is_str(c->names.storage_run_root, "/run/containers/storage", "names: storage run root");
+                is_str(c->names.docker_data_root, "/var/lib/docker", "names: docker's data root");
+                ok(c->names.n_labels > 0 && strcmp(c->names.labels[0], "app") == 0,
+                   "names: a small label default");
+                is_int(c->names.n_annotations, 0, "names: no annotation leaves the node by default");
+        }
+        config_free(c);
+        c = NULL;
+
+        is_int(load("{\"names\": {\"labels\": [], \"annotations\": [\"a/b\"],"
+                    "\"containerd\": {\"state\": \"/s\", \"namespaces\": [\"k8s.io\"]},"
+                    "\"storage\": {\"graph_root\": \"/g\", \"run_root\": \"/r\"},"
+                    "\"docker\": {\"data_root\": \"/d\"}},"
+                    "\"routes\": [{\"name\": \"x\", \"action\": \"reject\", \"match\": {"
+                    "\"pod_namespace\": \"kube-*\", \"pod_name\": \"p\", \"container_name\": \"c\","
+                    "\"image\": \"*:latest\", \"labels\": {\"coredump\": \"enabled\"},"
+                    "\"annotations\": {\"a/b\": \"?\"}}}]}",
+                    &c, &e),
+               0, "names: every key");
+        if (c) {
+                is_int(c->names.n_labels, 0, "names: labels can be emptied");
+                is_str(c->names.annotations[0], "a/b", "names: annotations listed");
+                is_str(c->names.containerd_state, "/s", "names: containerd state");
+                is_str(c->names.storage_run_root, "/r", "names: run root");
+                is_str(c->names.docker_data_root, "/d", "names: docker");
+                is_str(c->routes[0].match.pod_namespace, "kube-*", "match: pod_namespace");
+                is_str(c->routes[0].match.image, "*:latest", "match: image");
+                ok(c->routes[0].match.n_labels == 1 &&
+                           strcmp(c->routes[0].match.labels[0].key, "coredump") == 0 &&
+                           strcmp(c->routes[0].match.labels[0].glob, "enabled") == 0,
+                   "match: labels");
+                is_int(c->routes[0].match.n_annotations, 1, "match: annotations");
+        }
+        dump_errors(&e);
+        config_errors_clear(&e);
+        config_free(c);
+
+        one_error("names: relative root", "{\"names\": {\"docker\": {\"data_root\": \"var/lib\"}}}",
+                  "t.json:1:36: names.docker.data_root: ", "expected an absolute path");
+        one_error("names: bad namespace", "{\"names\": {\"containerd\": {\"namespaces\": [\"k8s..io\"]}}}",
+                  "t.json:1:42: names.containerd.namespaces[0]: ", "not a containerd namespace name");
+        one_error("names: a key twice", "{\"names\": {\"labels\": [\"a\", \"a\"]}}",
+                  "t.json:1:28: names.labels[1]: ", "listed twice");
+        one_error("names: a key with a space", "{\"names\": {\"annotations\": [\"a b\"]}}",
+                  "t.json:1:28: names.annotations[0]: ", "is not a label or annotation key");
+        one_error("names: unknown key", "{\"names\": {\"podman\": {}}}",
+                  "t.json:1:12: names.podman: ", "unknown key \"podman\"");
+        one_error("match: empty labels",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+                  "\"match\": {\"labels\": {}}}]}",
+                  "t.json:1:66: routes[0].match.labels: ", "must not be empty");
+        one_error("match: empty glob",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+                  "\"match\": {\"labels\": {\"app\": \"\"}}}]}",
+                  "t.json:1:74: routes[0].match.labels.app: ", "must not be empty");
+        one_error("match: a glob that is not a string",
+                  "{\"routes\": [{\"name\": \"x\", \"action\": \"store\", "
+                  "\"match\": {\"pod_name\": 3}}]}",
+                  "t.json:1:68: routes[0].match.pod_name: ", "expected a string");
+}
+
 static void test_locate(void)
 {
         static const char text[] =
@@ -721,6 +794,7 @@ int main(void)
         test_sizes();
         test_durations();
         test_names();
+        test_names_section();
         test_locate();
         return tap_done();
 }

@@ -22,8 +22,62 @@ static struct config *load(const char *routes)
 static const char *pick(const struct config *c, const struct task_identity *t,
                         const struct container_info *ci)
 {
-        const struct route *r = route_select(c, t, ci);
+        const struct route *r = route_select(c, t, ci, NULL);
         return r ? r->name : "(none)";
+}
+
+static const char *pick_names(const struct config *c, const struct task_identity *t,
+                              const struct container_info *ci, const struct container_names *n)
+{
+        const struct route *r = route_select(c, t, ci, n);
+        return r ? r->name : "(none)";
+}
+
+/* Routes on names: labels for routes, never identity; an unknown name never matches. */
+static void test_names(void)
+{
+        struct config *c =
+                load("["
+                     "{\"name\":\"opt-in\",\"match\":{\"labels\":{\"coredump\":\"enabled\"}},"
+                     "\"action\":\"store\"},"
+                     "{\"name\":\"kube-system\",\"match\":{\"pod_namespace\":\"kube-*\"},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"image\",\"match\":{\"image\":\"*/busybox:*\",\"container_name\":\"side*\","
+                     "\"pod_name\":\"web-?\"},\"action\":\"reject\"},"
+                     "{\"name\":\"ann\",\"match\":{\"annotations\":{\"tier\":\"*\",\"owner\":\"team-?\"}},"
+                     "\"action\":\"reject\"},"
+                     "{\"name\":\"rest\",\"match\":{},\"action\":\"store\"}]");
+        struct task_identity t = { .have_creds = true };
+        struct container_info ci = { .runtime = RUNTIME_CRI, .id = (char *) "ab" };
+        struct container_names n = {};
+
+        if (!ok(c != NULL, "names: the config loads"))
+                return;
+        is_str(pick_names(c, &t, &ci, NULL), "rest", "names: none known, no key on names matches");
+        names_pairs_add(&n.labels, "coredump", "enabled", 7, false);
+        is_str(pick_names(c, &t, &ci, &n), "opt-in", "names: the label selects (kept, not exported)");
+        is_str(pick_names(c, &t, NULL, &n), "rest", "names: a host task has no names");
+        names_pairs_done(&n.labels);
+        names_pairs_add(&n.labels, "coredump", "disabled", 8, false);
+        is_str(pick_names(c, &t, &ci, &n), "rest", "names: the label's value must match");
+        names_pairs_done(&n.labels);
+        names_pairs_add(&n.annotations, "coredump", "enabled", 7, false);
+        is_str(pick_names(c, &t, &ci, &n), "rest", "names: an annotation is not a label");
+        names_set(&n.pod_namespace, "kube-system", 11);
+        is_str(pick_names(c, &t, &ci, &n), "kube-system", "names: pod namespace glob");
+        container_names_done(&n);
+        names_set(&n.image, "docker.io/busybox:1.36", 22);
+        names_set(&n.name, "sidecar", 7);
+        is_str(pick_names(c, &t, &ci, &n), "rest", "names: every key must hold (pod name unknown)");
+        names_set(&n.pod_name, "web-1", 5);
+        is_str(pick_names(c, &t, &ci, &n), "image", "names: image, container and pod name together");
+        container_names_done(&n);
+        names_pairs_add(&n.annotations, "tier", "", 0, false);
+        is_str(pick_names(c, &t, &ci, &n), "rest", "names: every annotation of the route must be there");
+        names_pairs_add(&n.annotations, "owner", "team-a", 6, false);
+        is_str(pick_names(c, &t, &ci, &n), "ann", "names: an empty value matches \"*\"");
+        container_names_done(&n);
+        config_free(c);
 }
 
 int main(void)
@@ -84,7 +138,7 @@ int main(void)
         is_str(pick(c, &t, NULL), "host", "container: false");
 
         struct config *empty = load("[]");
-        ok(empty && route_select(empty, &t, NULL) == NULL, "no routes: no match (the daemon stores)");
+        ok(empty && route_select(empty, &t, NULL, NULL) == NULL, "no routes: no match (the daemon stores)");
         config_free(empty);
 
         struct config *all = load("[{\"name\":\"all\",\"match\":{},\"action\":\"reject\"},"
@@ -92,5 +146,6 @@ int main(void)
         is_str(all ? pick(all, &t, &ci) : NULL, "all", "an empty match matches everything, first wins");
         config_free(all);
         config_free(c);
+        test_names();
         return tap_done();
 }

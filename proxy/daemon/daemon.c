@@ -27,6 +27,7 @@
 #include "proxy/daemon/state.h"
 #include "proxy/dump/run.h"
 #include "proxy/intake/socket.h"
+#include "proxy/names/names.h"
 
 /* On SIGTERM, how long dumps in flight may take before their connections are shut down. */
 #define STOP_GRACE (30 * USEC_PER_SEC)
@@ -38,6 +39,8 @@
  * (a crash that read the old pattern may still be connecting).
  */
 #define STOP_DRAIN (250 * USEC_PER_MSEC)
+/* How often registrations and cached names of containers whose cgroups are gone are dropped. */
+#define NAMES_SWEEP_INTERVAL (30 * USEC_PER_SEC)
 
 int daemon_load_config(const struct daemon_options *o, struct config **ret)
 {
@@ -194,10 +197,8 @@ static void stop(struct daemon *m)
                 if (m->socket_path)
                         (void) unlink(m->socket_path);
         }
-        if (m->control_fd >= 0) {
-                m->control_fd = safe_close(m->control_fd);
-                (void) unlink(m->control_path);
-        }
+        control_free(m->control);
+        m->control = NULL;
         if (m->pool && wait_for_dumps(m)) {
                 (void) workers_wait_idle(m->pool, io_now() + STOP_GRACE);
                 workers_free(m->pool);
@@ -219,12 +220,12 @@ static void free_state(struct daemon *m)
         free(m->cgroup2_path);
         free(m->socket_path);
         pattern_hold_done(&m->pattern);
-        free(m->control_path);
         proc_connector_free(m->connector);
         accounting_free(m->accounting);
         ratelimit_free(m->env.limiter);
         concurrency_free(m->env.concurrency);
         stats_free(m->env.stats);
+        names_free(m->env.names);
         inflight_done(&m->inflight);
 }
 
@@ -234,9 +235,20 @@ static int loop_timeout(struct daemon *m)
 {
         usec_t next = accounting_next_expiry(m->accounting), now = io_now();
 
+        next = MIN(next, control_next_deadline(m->control));
+        next = MIN(next, m->next_sweep);
         if (next == USEC_INFINITY)
                 return -1;
         return next <= now ? 0 : (int) ((next - now) / USEC_PER_MSEC + 1);
+}
+
+/* Containers gone without a poststop: their registrations and cached names go too. */
+static void sweep_names(struct daemon *m)
+{
+        if (!m->env.names || io_now() < m->next_sweep)
+                return;
+        names_sweep(m->env.names);
+        m->next_sweep = io_now() + NAMES_SWEEP_INTERVAL;
 }
 
 static int run(struct daemon *m)
@@ -257,14 +269,18 @@ static int run(struct daemon *m)
                                 (void) on_listen(m);
                         else if (m->connector && fd == proc_connector_fd(m->connector))
                                 lost_on_connector(m);
-                        else if (fd == m->control_fd)
-                                control_serve(m->control_fd, status_build, m);
+                        else if (m->control && fd == control_listen_fd(m->control))
+                                control_on_listen(m->control);
                         else if (fd == m->reload_fd)
                                 reload_finish(m);
                         else if (fd == m->signal_fd)
                                 running = on_signals(m) && running;
+                        else if (m->control)
+                                (void) control_on_client(m->control, fd);
                 }
                 lost_expire(m);
+                control_expire(m->control, io_now());
+                sweep_names(m);
         }
         return 0;
 }
@@ -278,7 +294,6 @@ int daemon_main(const struct daemon_options *o)
                 .epoll_fd = -EBADF,
                 .signal_fd = -EBADF,
                 .cgroup2_fd = -EBADF,
-                .control_fd = -EBADF,
                 .reload_fd = -EBADF,
         };
         int r;

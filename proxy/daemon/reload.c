@@ -17,6 +17,7 @@
 #include "kernel/cleanup.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/state.h"
+#include "proxy/names/names.h"
 
 struct reload_job {
         const struct daemon_options *options;
@@ -108,6 +109,9 @@ void reload_finish(struct daemon *m)
         old = m->setup;
         m->setup = s;
         setup_unref(old);
+        /* Cached names kept the labels the old config asked for. */
+        if (m->env.names)
+                names_forget_cache(m->env.names);
         workers_set_limits(m->pool, s->config->limits.max_concurrent + host_workers(&s->config->limits),
                            s->config->limits.max_concurrent);
         log_info("configuration reloaded from %s", s->config->source);

@@ -184,14 +184,11 @@ static int open_loop(struct daemon *m)
 {
         int r;
 
-        m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (m->epoll_fd < 0)
-                return log_error_errno(errno, "epoll_create1");
         r = watch(m, m->listen_fd);
         if (r >= 0)
                 r = watch(m, m->signal_fd);
-        if (r >= 0 && m->control_fd >= 0)
-                r = watch(m, m->control_fd);
+        if (r >= 0 && m->control)
+                r = watch(m, control_listen_fd(m->control));
         if (r >= 0 && m->connector)
                 r = watch(m, proc_connector_fd(m->connector));
         return r;
@@ -211,13 +208,16 @@ static int open_extras(struct daemon *m)
                 log_warning_errno(r,
                                   "no proc connector: dumps that never reach the socket cannot be counted");
 
-        r = control_path(listen, &m->control_path);
-        if (r >= 0)
-                r = control_listen(m->control_path);
+        r = hooks_open(m);
         if (r < 0)
-                log_warning("no control socket (%s): `coredump-proxy status` will not work", strerror(-r));
-        else
-                m->control_fd = r;
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = control_path(listen, &path);
+        if (r >= 0)
+                r = control_new(path, m->epoll_fd, hooks_handle, m, &m->control);
+        if (r < 0)
+                log_warning("no control socket (%s): `coredump-proxy status` and hooks will not work",
+                            strerror(-r));
         return 0;
 }
 
@@ -251,6 +251,10 @@ int daemon_start(struct daemon *m)
                         return r;
         }
         pattern_check(c->listen_path);
+        /* Control clients join the loop as they connect: the loop's epoll comes first. */
+        m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (m->epoll_fd < 0)
+                return log_error_errno(errno, "epoll_create1");
         r = open_extras(m);
         if (r >= 0)
                 r = open_loop(m);

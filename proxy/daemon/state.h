@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "kernel/io.h"
+#include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/daemon/inflight.h"
 #include "proxy/daemon/pattern.h"
@@ -33,11 +34,12 @@ struct daemon {
 
         struct pattern_hold pattern;
 
-        int control_fd;
-        char *control_path;
+        struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
         struct accounting *accounting;
         usec_t started_wall;
+
+        usec_t next_sweep; /* when registrations and cached names of gone containers are dropped next */
 
         /* A reload runs off the loop: its result comes back through this fd. */
         int reload_fd;
@@ -58,6 +60,10 @@ void lost_expire(struct daemon *m);
 
 /* proxy/daemon/status.c: the document `coredump-proxy status` prints. */
 int status_build(void *userdata, char **ret, size_t *ret_len);
+
+/* proxy/daemon/hooks.c: the control socket's requests; names and registrations set up. */
+int hooks_handle(void *userdata, const struct control_request *q, int pidfd, char **ret, size_t *ret_len);
+int hooks_open(struct daemon *m);
 
 /* proxy/daemon/reload.c */
 int reload_begin(struct daemon *m);

@@ -16,6 +16,7 @@
 #include "proxy/base/jsonw.h"
 #include "proxy/base/utc.h"
 #include "proxy/daemon/state.h"
+#include "proxy/names/names.h"
 
 #define STATUS_IN_FLIGHT_MAX 256
 
@@ -157,6 +158,11 @@ int status_build(void *userdata, char **ret, size_t *ret_len)
         jsonw_kv_uint(&w, "running", running);
         write_kernel_queue(m, &w);
         write_in_flight(m, &w);
+        if (m->env.names) {
+                /* The list says what is known now: containers that are gone leave it first. */
+                names_sweep(m->env.names);
+                names_write_status(m->env.names, &w);
+        }
         jsonw_object_end(&w);
         return jsonw_finish(&w, ret, ret_len);
 }

@@ -63,6 +63,7 @@ void dump_free(struct dump *d)
         setup_unref(d->setup);
         identify_done(&d->task);
         container_info_done(&d->container);
+        container_names_done(&d->names);
         free(d->limit_key);
         free(d->core_path);
         free(d->collector_path);
@@ -106,6 +107,7 @@ void dump_describe(struct dump *d)
                         .runtime = runtime_to_string(d->container.runtime),
                         .id = d->container.id,
                         .pod_uid = d->container.pod_uid,
+                        .names = d->have_names ? &d->names : NULL,
                 };
                 r->container = &d->record_container;
         }

@@ -66,6 +66,8 @@ struct dump {
         struct task_identity task;
         bool in_container;
         struct container_info container;
+        struct container_names names; /* what people call the container (proxy/names/); never identity */
+        bool have_names;
         char *limit_key; /* the container's key in the rate and concurrency limits; NULL: a host task */
         bool holds_slot; /* counted in the container's dumps in flight until it finishes */
         enum dump_reason fallback_reason; /* a collector gave it back unread: the fallback runs with this */

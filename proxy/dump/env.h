@@ -11,6 +11,7 @@
 #include "proxy/dump/stats.h"
 
 struct watch;
+struct names;
 
 struct dump_env {
         struct identify_context identify;
@@ -19,6 +20,7 @@ struct dump_env {
         struct concurrency *concurrency; /* dumps in flight per container */
         struct proxy_stats *stats;
         struct watch *watch; /* forwarded dumps waiting for their collector's result */
+        struct names *names; /* container names: registrations and a cache; NULL: none looked up */
         /* A container's dump claims one of the workers containers may hold; false: it must park. */
         bool (*claim_worker)(void *userdata);
         void *userdata;

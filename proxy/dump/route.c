@@ -15,8 +15,35 @@ static bool glob_matches(const char *pattern, const char *value)
         return fnmatch(pattern, value, 0) == 0;
 }
 
+/* Every pair's key is there and its value matches: a key nobody set never matches. */
+static bool pairs_match(const struct match_pair *want, size_t n, const struct names_pairs *have)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct names_pair *p = have ? names_pairs_find(have, want[i].key) : NULL;
+                /* fnmatch() on the value itself: an empty value matches only "" patterns such as "*". */
+                if (!p || fnmatch(want[i].glob, p->value, 0) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * Names select routes the host config wrote; they never name an address or
+ * an action themselves, and never decide which container a task is in.
+ */
+static bool names_match(const struct route_match *m, const struct container_names *n)
+{
+        if (!glob_matches(m->pod_namespace, n ? n->pod_namespace : NULL) ||
+            !glob_matches(m->pod_name, n ? n->pod_name : NULL) ||
+            !glob_matches(m->container_name, n ? n->name : NULL) ||
+            !glob_matches(m->image, n ? n->image : NULL))
+                return false;
+        return pairs_match(m->labels, m->n_labels, n ? &n->labels : NULL) &&
+               pairs_match(m->annotations, m->n_annotations, n ? &n->annotations : NULL);
+}
+
 bool route_matches(const struct route_match *m, const struct task_identity *t,
-                   const struct container_info *c)
+                   const struct container_info *c, const struct container_names *names)
 {
         if (m->container >= 0 && (c != NULL) != (m->container == 1))
                 return false;
@@ -40,14 +67,14 @@ bool route_matches(const struct route_match *m, const struct task_identity *t,
                 return false;
         if (!glob_matches(m->exe, t->exe))
                 return false;
-        return true;
+        return names_match(m, c ? names : NULL);
 }
 
 const struct route *route_select(const struct config *config, const struct task_identity *t,
-                                 const struct container_info *c)
+                                 const struct container_info *c, const struct container_names *names)
 {
         for (size_t i = 0; i < config->n_routes; i++)
-                if (route_matches(&config->routes[i].match, t, c))
+                if (route_matches(&config->routes[i].match, t, c, names))
                         return &config->routes[i];
         return NULL;
 }

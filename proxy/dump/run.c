@@ -15,6 +15,7 @@
 #include "proxy/dump/route.h"
 #include "proxy/dump/run.h"
 #include "proxy/intake/socket.h"
+#include "proxy/names/names.h"
 
 /* Who crashed, and is it a crash at all. */
 static struct act_result identify(struct dump *d, const struct dump_env *env)
@@ -117,6 +118,29 @@ static struct act_result act(struct dump *d, const struct dump_env *env)
         return action == ACTION_REJECT ? act_reject(d, reason) : act_store(d, reason);
 }
 
+/*
+ * What people call the container, for routes and documents: on this worker,
+ * bounded and cached (proxy/names/). Keyed by the identity the cgroup gave;
+ * nothing found, or a state file that could not be read, is no error.
+ */
+static void look_up_names(struct dump *d, const struct dump_env *env)
+{
+        const struct names_query q = {
+                .runtime = d->container.runtime,
+                .id = d->container.id,
+                .cgroup_id = d->task.cgroup_v1 ? 0 : d->task.cgroup_id,
+        };
+        int r;
+
+        if (!d->in_container || !env->names)
+                return;
+        r = names_lookup(env->names, d->setup->config, &q, &d->names);
+        if (r < 0)
+                log_warning("%s: looking up the names of container %s failed: %s", d->id, d->container.id,
+                            strerror(-r));
+        d->have_names = r > 0;
+}
+
 /* Identify, route, limits: once per dump, however often it is parked. */
 static struct act_result prepare(struct dump *d, const struct dump_env *env)
 {
@@ -125,7 +149,9 @@ static struct act_result prepare(struct dump *d, const struct dump_env *env)
         res = identify(d, env);
         if (res.status != ACT_CONTINUE)
                 return res;
-        d->route = route_select(d->setup->config, &d->task, d->in_container ? &d->container : NULL);
+        look_up_names(d, env);
+        d->route = route_select(d->setup->config, &d->task, d->in_container ? &d->container : NULL,
+                                d->have_names ? &d->names : NULL);
         dump_describe(d);
         dump_set_state(d, DUMP_ROUTED);
         res = within_limits(d, env);

@@ -54,6 +54,7 @@ void collector_request_done(struct collector_request *r)
         free(r->runtime);
         free(r->container_id);
         free(r->pod_uid);
+        container_names_done(&r->names);
         free(r->host_cgroup);
         /* back to "nothing known", which for the ids is -1, not 0 */
         *r = (struct collector_request){
@@ -137,8 +138,8 @@ static int request_write(const struct dump_record *r, uint64_t max_bytes, uint64
         return jsonw_finish(&w, ret, ret_len);
 }
 
-int collector_request_format(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms,
-                             char **ret, size_t *ret_len)
+static int request_format(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms, char **ret,
+                          size_t *ret_len)
 {
         _cleanup_free_ char *doc = NULL;
         size_t doc_len, full, lo, hi;
@@ -191,6 +192,30 @@ int collector_request_format(const struct dump_record *r, uint64_t max_bytes, ui
         return 0;
 }
 
+int collector_request_format(const struct dump_record *r, uint64_t max_bytes, uint64_t deadline_ms,
+                             char **ret, size_t *ret_len)
+{
+        struct record_container c;
+        struct container_names bare;
+        struct dump_record without;
+        int k;
+
+        k = request_format(r, max_bytes, deadline_ms, ret, ret_len);
+        if (k != -EMSGSIZE || !r->container || !r->container->names)
+                return k;
+        /*
+         * Allowed labels and annotations with long values may outgrow the message: the dump
+         * still goes to its collector, with the names but without them.
+         */
+        bare = *r->container->names;
+        bare.labels = bare.annotations = (struct names_pairs){};
+        c = *r->container;
+        c.names = &bare;
+        without = *r;
+        without.container = &c;
+        return request_format(&without, max_bytes, deadline_ms, ret, ret_len);
+}
+
 void collector_request_record(const struct collector_request *q, struct record_container *c,
                               struct dump_record *ret)
 {
@@ -209,6 +234,7 @@ void collector_request_record(const struct collector_request *q, struct record_c
                         .runtime = q->runtime,
                         .id = q->container_id,
                         .pod_uid = q->pod_uid,
+                        .names = container_names_empty(&q->names) ? NULL : &q->names,
                         .rootless = q->rootless,
                         .owner_uid = q->owner_uid,
                 };
@@ -475,6 +501,9 @@ static int parse_container(struct json_object *obj, struct collector_request *re
         if (r < 0)
                 return r;
         r = field_string(c, "pod_uid", RECV_STRING_MAX, &req->pod_uid);
+        if (r < 0)
+                return r;
+        r = names_parse_members(c, &req->names);
         if (r < 0)
                 return r;
         int64_t owner = 0;

@@ -37,6 +37,7 @@ struct collector_request {
         char *runtime;
         char *container_id;
         char *pod_uid;
+        struct container_names names; /* container.name, .image, .pod, .labels, .annotations */
         bool rootless;
         uint32_t owner_uid;   /* rootless containers only */
         uint64_t max_bytes;   /* 0: no limit */

@@ -54,6 +54,9 @@ static void write_container(struct jsonw *w, const struct record_container *c,
         put_string(w, "id", c->id, lim->string_max);
         if (c->pod_uid)
                 put_string(w, "pod_uid", c->pod_uid, lim->string_max);
+        /* Bounded where they are read (NAMES_*_MAX): never cut, so a route's glob and a reader agree. */
+        if (c->names)
+                names_write_members(w, c->names, c->pod_uid, true);
         if (c->rootless)
                 jsonw_kv_uint(w, "owner_uid", c->owner_uid);
         jsonw_object_end(w);

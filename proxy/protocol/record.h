@@ -16,6 +16,7 @@
 
 #include "kernel/io.h"
 #include "proxy/base/jsonw.h"
+#include "proxy/protocol/names.h"
 
 /* Whose ids a document shows: the host's, or the container's own (a collector's). */
 enum record_view {
@@ -32,9 +33,15 @@ struct record_ids {
 struct record_container {
         const char *runtime;
         const char *id;
-        const char *pod_uid;
-        bool rootless; /* in a cgroup subtree delegated to a user: owner_uid is that user */
+        const char *pod_uid; /* from its cgroup */
+        bool rootless;       /* in a cgroup subtree delegated to a user: owner_uid is that user */
         uint32_t owner_uid;
+        /*
+         * What people call it: name, image, pod (its uid is pod_uid when the cgroup names
+         * one), and the labels and annotations whose keys the host config lets leave the
+         * node. NULL: nothing known. Labels for people and routes, never identity.
+         */
+        const struct container_names *names;
 };
 
 struct dump_record {

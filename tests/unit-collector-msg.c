@@ -553,6 +553,8 @@ static void test_ids(void)
         r.id = (char *) "../x";
         is_int(format_q(&r, &s, &n), -EINVAL, "a request with id '../x' is not formatted");
         is_int(collector_dump_format("../x", &s, &n), -EINVAL, "nor message 3");
+}
+
 /* Message 1's names (issue 12): exported pairs only, the pod's uid the cgroup's, bounds on the way in. */
 static void test_request_names(void)
 {

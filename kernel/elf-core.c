@@ -93,7 +93,8 @@ static int find_psargs(const uint8_t *notes, size_t len, char ret[static ELF_COR
                 next = desc_at + align4(h.n_descsz);
                 if (h.n_type == NT_PRPSINFO && h.n_namesz == 5 && memcmp(notes + name_at, "CORE", 5) == 0 &&
                     h.n_descsz >= sizeof(struct elf_prpsinfo)) {
-                        const char *psargs = (const char *) notes + desc_at + offsetof(struct elf_prpsinfo, pr_psargs);
+                        const char *psargs =
+                                (const char *) notes + desc_at + offsetof(struct elf_prpsinfo, pr_psargs);
                         size_t n = strnlen(psargs, ELF_CORE_PSARGS_MAX);
 
                         memcpy(ret, psargs, n);

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char psargs[ELF_CORE_PSARGS_MAX + 1];
 
         memset(psargs, 'x', sizeof(psargs));
-        if (elf_core_psargs_buf(data, size, psargs) == 0 && strnlen(psargs, sizeof(psargs)) > ELF_CORE_PSARGS_MAX)
+        if (elf_core_psargs_buf(data, size, psargs) == 0 &&
+            strnlen(psargs, sizeof(psargs)) > ELF_CORE_PSARGS_MAX)
                 __builtin_trap();
         return 0;
 }

@@ -50,7 +50,8 @@ static void make_core(struct core *c, const char *psargs)
         c->note.p_offset = offsetof(struct core, prstatus_h);
         c->note.p_filesz = sizeof(*c) - c->note.p_offset;
         c->load.p_type = PT_LOAD;
-        c->prstatus_h = (Elf64_Nhdr){ .n_namesz = 5, .n_descsz = sizeof(c->prstatus), .n_type = NT_PRSTATUS };
+        c->prstatus_h =
+                (Elf64_Nhdr){ .n_namesz = 5, .n_descsz = sizeof(c->prstatus), .n_type = NT_PRSTATUS };
         memcpy(c->prstatus_name, "CORE", 5);
         c->psinfo_h = (Elf64_Nhdr){ .n_namesz = 5, .n_descsz = sizeof(c->psinfo), .n_type = NT_PRPSINFO };
         memcpy(c->psinfo_name, "CORE", 5);
@@ -107,7 +108,9 @@ int main(void)
         unsigned early = 0;
         for (size_t cut = 0; cut < offsetof(struct core, psinfo) + sizeof(c.psinfo); cut += 7)
                 early += parse(&c, cut, out) == 0;
-        is_int(early, 0, "a core cut anywhere before the end of its note gives nothing (and ASan sees no read beyond)");
+        is_int(early, 0,
+               "a core cut anywhere before the end of its note gives nothing (and ASan sees no read "
+               "beyond)");
         seed("cut-in-notes", &c, offsetof(struct core, psinfo_h) + 4);
 
         make_core(&c, "x");

@@ -83,11 +83,11 @@ struct dump {
 
         enum dump_outcome outcome;
         enum dump_reason reason;
-        char *core_path;         /* where the host store put it */
+        char *core_path;                            /* where the host store put it */
         char core_cmdline[ELF_CORE_PSARGS_MAX + 1]; /* from the stored core's notes; "" unknown */
-        char *collector_path;    /* where the collector says it put it */
-        char *collector_address; /* the address a forward went to */
-        int collector_fd;        /* closed only by dump_free(), like fd */
+        char *collector_path;                       /* where the collector says it put it */
+        char *collector_address;                    /* the address a forward went to */
+        int collector_fd;                           /* closed only by dump_free(), like fd */
 
         struct dump *prev, *next; /* the daemon's in-flight list */
 };

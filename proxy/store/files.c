@@ -88,7 +88,8 @@ int store_create_temp(int dir_fd, const char *name, int *ret_fd)
                 struct stat st;
 
                 /* Read back too: the core's own notes say what its command line was. */
-                fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+                fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                            0600);
                 if (fd < 0)
                         return negative_errno();
                 if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0 || fstat(fd, &st) < 0)

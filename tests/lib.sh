@@ -168,6 +168,7 @@ t_cleanup() {
 	for d in "${T_DIRS[@]}"; do
 		rm -rf "$d"
 	done
+	[ -n "${T_LOCK_READY:-}" ] && rm -f "$T_LOCK_READY"
 	# Last: only once core_pattern and the sysctls are back may another test take the lock.
 	if [ -n "$T_LOCKER" ]; then
 		kill -KILL "$T_LOCKER" 2>/dev/null
@@ -207,8 +208,10 @@ t_core_pattern_save() {
 		while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 	) </dev/null >/dev/null 2>&1 &
 	T_LOCKER=$!
+	T_LOCK_READY=$ready # removed by the cleanup if the test ends while it waits
 	until grep -qs locked "$ready"; do sleep 0.05; done
 	rm -f "$ready"
+	T_LOCK_READY=""
 	T_PATTERN_SAVED=$(cat /proc/sys/kernel/core_pattern)
 	T_PATTERN_HAVE=1
 }

@@ -44,12 +44,12 @@ static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
-static const char *const route_keys[] = { "name",     "match", "action",     "address",
-                                          "fallback", "trust", "pass_pidfd", "expose_host" };
-static const char *const match_keys[] = {
-        "container", "runtime",       "container_id", "pod_uid",        "cgroup", "comm",   "exe",
-        "uid",       "pod_namespace", "pod_name",     "container_name", "image",  "labels", "annotations"
-};
+static const char *const route_keys[] = { "name",  "match",      "action",      "address",      "fallback",
+                                          "trust", "pass_pidfd", "expose_host", "collector_uid" };
+static const char *const match_keys[] = { "container",     "rootless", "runtime",        "container_id",
+                                          "pod_uid",       "cgroup",   "comm",           "exe",
+                                          "uid",           "pod_namespace", "pod_name", "container_name",
+                                          "image",         "labels",   "annotations" };
 
 static void route_done(struct route *r)
 {
@@ -62,6 +62,7 @@ static void route_done(struct route *r)
         free(r->match.exe);
         match_names_done(&r->match);
         free(r->address);
+        free(r->collector_uids);
 }
 
 void config_free(struct config *c)
@@ -307,7 +308,9 @@ static void parse_runtimes(struct parser *p, struct json_object *a, uint32_t *re
         *ret = mask;
 }
 
-static void parse_uids(struct parser *p, struct json_object *a, struct route_match *m)
+/* A non-empty list of uids; key names the key to leave out instead of an empty list. */
+static void parse_uids(struct parser *p, struct json_object *a, const char *key, uint32_t **ret_uids,
+                       size_t *ret_n)
 {
         _cleanup_free_ uint32_t *uids = NULL;
         size_t n;
@@ -317,7 +320,7 @@ static void parse_uids(struct parser *p, struct json_object *a, struct route_mat
                 return;
         n = json_object_array_length(a);
         if (n == 0) {
-                parser_report(p, LOCATE_VALUE, "must not be empty (leave \"uid\" out to match any uid)");
+                parser_report(p, LOCATE_VALUE, "must not be empty (leave \"%s\" out instead)", key);
                 return;
         }
         uids = calloc(n, sizeof(*uids));
@@ -331,9 +334,9 @@ static void parse_uids(struct parser *p, struct json_object *a, struct route_mat
                         uids[k] = (uint32_t) u;
                 parser_pop(p);
         }
-        free(m->uids);
-        m->uids = TAKE_PTR(uids);
-        m->n_uids = n;
+        free(*ret_uids);
+        *ret_uids = TAKE_PTR(uids);
+        *ret_n = n;
 }
 
 static void parse_match(struct parser *p, struct json_object *o, struct route_match *m)
@@ -360,6 +363,11 @@ static void parse_match(struct parser *p, struct json_object *o, struct route_ma
                         m->container = b;
                 parser_leave(p);
         }
+        if (parser_enter(p, o, "rootless", &v)) {
+                if (parser_get_bool(p, v, &b) >= 0)
+                        m->rootless = b;
+                parser_leave(p);
+        }
         if (parser_enter(p, o, "runtime", &v)) {
                 parse_runtimes(p, v, &m->runtimes);
                 parser_leave(p);
@@ -373,10 +381,28 @@ static void parse_match(struct parser *p, struct json_object *o, struct route_ma
                 parser_leave(p);
         }
         if (parser_enter(p, o, "uid", &v)) {
-                parse_uids(p, v, m);
+                parse_uids(p, v, "uid", &m->uids, &m->n_uids);
                 parser_leave(p);
         }
         config_parse_match_names(p, o, m);
+}
+
+/* "task" (the default), "any", or a list of host uids accepted besides the task's rule. */
+static void parse_collector_uid(struct parser *p, struct json_object *v, struct route *r)
+{
+        size_t i;
+
+        if (json_object_is_type(v, json_type_array)) {
+                parse_uids(p, v, "collector_uid", &r->collector_uids, &r->n_collector_uids);
+                return;
+        }
+        if (!json_object_is_type(v, json_type_string)) {
+                parser_report(p, LOCATE_VALUE, "expected \"task\", \"any\" or a list of uids");
+                return;
+        }
+        if (parser_get_enum(p, v, "collector_uid", values_collector_uid_names,
+                            ARRAY_SIZE(values_collector_uid_names), &i) >= 0)
+                r->collector_uid = (enum collector_uid_mode) i;
 }
 
 static void parse_address(struct parser *p, struct json_object *v, struct route *r)
@@ -427,6 +453,7 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
         size_t i;
 
         r->match.container = -1;
+        r->match.rootless = -1;
         r->fallback = ACTION_STORE;
         r->trust = TRUST_POD;
 
@@ -487,6 +514,11 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
         if (parser_enter(p, o, "expose_host", &v)) {
                 forward_only(p, action, "expose_host");
                 (void) parser_get_bool(p, v, &r->expose_host);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "collector_uid", &v)) {
+                forward_only(p, action, "collector_uid");
+                parse_collector_uid(p, v, r);
                 parser_leave(p);
         }
 

@@ -64,7 +64,12 @@ struct match_pair {
 };
 
 struct route_match {
-        int container;      /* -1 any, 0 host tasks only, 1 container tasks only */
+        int container; /* -1 any, 0 host tasks only, 1 container tasks only */
+        /*
+         * -1 (absent): rootless containers match unless runtime, container_id or pod_uid is given
+         * (names their owners choose); 0: no rootless container; 1: rootless containers only.
+         */
+        int rootless;
         uint32_t runtimes;  /* bitmask of (1u << enum container_runtime); 0: any */
         char *container_id; /* prefix of the container id; NULL: any */
         char *pod_uid;      /* exact pod uid; NULL: any */
@@ -84,6 +89,14 @@ struct route_match {
         size_t n_annotations;
 };
 
+/* Who may answer for a collector, beyond the cgroup rule (docs/collector-protocol.md). */
+enum collector_uid_mode {
+        COLLECTOR_UID_TASK, /* the kernel's rule for reading the task's memory: its uid, or privileged over
+                               it */
+        COLLECTOR_UID_ANY,  /* any uid: the cgroup rule alone */
+        _COLLECTOR_UID_MAX,
+};
+
 struct route {
         char *name;
         struct route_match match;
@@ -93,6 +106,9 @@ struct route {
         enum trust_mode trust;      /* forward only; default TRUST_POD */
         bool pass_pidfd;            /* forward only; default false */
         bool expose_host;           /* forward only; default false */
+        enum collector_uid_mode collector_uid; /* forward only; default COLLECTOR_UID_TASK */
+        uint32_t *collector_uids;              /* forward only: host uids also accepted; NULL none */
+        size_t n_collector_uids;
 };
 
 struct limits {

@@ -41,6 +41,11 @@ const char *const values_trust_names[] = {
 
 const char *const values_fallback_names[] = { "store", "reject" };
 
+const char *const values_collector_uid_names[_COLLECTOR_UID_MAX] = {
+        [COLLECTOR_UID_TASK] = "task",
+        [COLLECTOR_UID_ANY] = "any",
+};
+
 const char *runtime_to_string(enum container_runtime r)
 {
         if ((unsigned) r >= _RUNTIME_MAX)

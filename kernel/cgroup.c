@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "kernel/cgroup.h"
 #include "kernel/cleanup.h"
@@ -105,47 +108,170 @@ static char *unescape_mountinfo(const char *s, size_t len)
         return out;
 }
 
+/* The fields of one mountinfo line that we need; false when the line has no " - " part. */
+struct mountinfo_line {
+        bool whole; /* the mount's root is the filesystem's root "/", not a bind mount of a subtree */
+        const char *mountpoint;
+        size_t mountpoint_len;
+        const char *fstype; /* up to the next space */
+        size_t fstype_len;
+        const char *super_options; /* the last field */
+        size_t super_options_len;
+};
+
+static bool mountinfo_parse_line(const char *p, const char *eol, struct mountinfo_line *ret)
+{
+        const char *sep = NULL, *f = p, *e, *src, *opts;
+
+        /* Fields: id parent major:minor root mountpoint options [optional...] - fstype source super */
+        for (const char *q = p; q + 3 <= eol; q++)
+                if (q[0] == ' ' && q[1] == '-' && q[2] == ' ') {
+                        sep = q;
+                        break;
+                }
+        if (!sep)
+                return false;
+        /* Skip three fields to reach the root, and one more to the mount point. */
+        for (int i = 0; i < 4; i++) {
+                f = memchr(f, ' ', (size_t) (sep - f));
+                if (!f)
+                        return false;
+                f++;
+                if (i == 2)
+                        ret->whole = f + 2 <= sep && f[0] == '/' && f[1] == ' ';
+        }
+        if (f >= sep)
+                return false;
+        e = memchr(f, ' ', (size_t) (sep - f));
+        if (!e)
+                e = sep;
+        ret->mountpoint = f;
+        ret->mountpoint_len = (size_t) (e - f);
+
+        ret->fstype = sep + 3;
+        src = memchr(ret->fstype, ' ', (size_t) (eol - ret->fstype));
+        if (!src)
+                return false;
+        ret->fstype_len = (size_t) (src - ret->fstype);
+        opts = memchr(src + 1, ' ', (size_t) (eol - src - 1));
+        if (!opts)
+                return false;
+        ret->super_options = opts + 1;
+        ret->super_options_len = (size_t) (eol - opts - 1);
+        return true;
+}
+
+static bool field_is(const char *f, size_t n, const char *word)
+{
+        return n == strlen(word) && memcmp(f, word, n) == 0;
+}
+
 int cgroup2_find_mount_in(const char *mountinfo, char **ret_path)
 {
         for (const char *p = mountinfo; *p;) {
                 const char *eol = strchrnul(p, '\n');
-                const char *sep = NULL;
+                struct mountinfo_line l;
 
-                /* Fields: id parent major:minor root mountpoint options [optional...] - fstype source super
+                /*
+                 * Only a mount of the whole hierarchy: a bind mount of a subtree (a
+                 * container's own /sys/fs/cgroup, say) would turn every id into a path
+                 * relative to that subtree, or into nothing.
                  */
-                for (const char *q = p; q + 3 <= eol; q++)
-                        if (q[0] == ' ' && q[1] == '-' && q[2] == ' ') {
-                                sep = q;
-                                break;
-                        }
-                if (sep && (size_t) (eol - (sep + 3)) >= 8 && strncmp(sep + 3, "cgroup2 ", 8) == 0) {
-                        const char *f = p;
-                        /* Skip three fields to reach the root, and one more to the mount point. */
-                        for (int i = 0; i < 3 && f && f < sep; i++) {
-                                f = memchr(f, ' ', (size_t) (sep - f));
-                                if (f)
-                                        f++;
-                        }
-                        /*
-                         * Only a mount of the whole hierarchy: a bind mount of a subtree (a
-                         * container's own /sys/fs/cgroup, say) would turn every id into a path
-                         * relative to that subtree, or into nothing.
-                         */
-                        if (f && f + 2 <= sep && f[0] == '/' && f[1] == ' ') {
-                                const char *m = f + 2;
-                                const char *e = memchr(m, ' ', (size_t) (sep - m));
-                                if (!e)
-                                        e = sep;
-                                char *path = unescape_mountinfo(m, (size_t) (e - m));
-                                if (!path)
-                                        return -ENOMEM;
-                                *ret_path = path;
-                                return 0;
-                        }
+                if (mountinfo_parse_line(p, eol, &l) && l.whole && field_is(l.fstype, l.fstype_len, "cgroup2")) {
+                        char *path = unescape_mountinfo(l.mountpoint, l.mountpoint_len);
+                        if (!path)
+                                return -ENOMEM;
+                        *ret_path = path;
+                        return 0;
                 }
                 p = *eol ? eol + 1 : eol;
         }
         return -ENOENT;
+}
+
+void cgroup1_mounts_free(struct cgroup1_mount *m, size_t n)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(m[i].path);
+                free(m[i].options);
+        }
+        free(m);
+}
+
+int cgroup1_find_mounts_in(const char *mountinfo, struct cgroup1_mount **ret, size_t *ret_n)
+{
+        struct cgroup1_mount *m = NULL;
+        size_t n = 0;
+
+        for (const char *p = mountinfo; *p;) {
+                const char *eol = strchrnul(p, '\n');
+                struct mountinfo_line l;
+
+                if (mountinfo_parse_line(p, eol, &l) && l.whole && field_is(l.fstype, l.fstype_len, "cgroup")) {
+                        struct cgroup1_mount *nm = realloc(m, (n + 1) * sizeof(*m));
+                        if (!nm)
+                                goto oom;
+                        m = nm;
+                        m[n] = (struct cgroup1_mount){
+                                .path = unescape_mountinfo(l.mountpoint, l.mountpoint_len),
+                                .options = strndup(l.super_options, l.super_options_len),
+                        };
+                        n++;
+                        if (!m[n - 1].path || !m[n - 1].options)
+                                goto oom;
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        *ret = m;
+        *ret_n = n;
+        return 0;
+
+oom:
+        cgroup1_mounts_free(m, n);
+        return -ENOMEM;
+}
+
+int cgroup1_find_mounts(struct cgroup1_mount **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = io_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        return cgroup1_find_mounts_in(text, ret, ret_n);
+}
+
+/* Whether the comma-separated list has the element w (of length n). */
+static bool list_has(const char *list, const char *w, size_t n)
+{
+        for (const char *p = list; *p;) {
+                const char *e = strchrnul(p, ',');
+                if ((size_t) (e - p) == n && memcmp(p, w, n) == 0)
+                        return true;
+                p = *e ? e + 1 : e;
+        }
+        return false;
+}
+
+bool cgroup1_mount_matches(const struct cgroup1_mount *m, const char *line_controllers)
+{
+        const char *p = line_controllers;
+
+        if (!m || !m->options || !p)
+                return false;
+        for (;;) {
+                const char *e = strchrnul(p, ',');
+                size_t n = (size_t) (e - p);
+
+                if (n == 0 || !list_has(m->options, p, n))
+                        return false;
+                if (!*e)
+                        return true;
+                p = e + 1;
+        }
 }
 
 int cgroup2_find_mount(char **ret_path)
@@ -194,7 +320,7 @@ int cgroup_id_to_path(int mount_fd, const char *mount_path, uint64_t id, char **
         return 0;
 }
 
-int cgroup_id_from_path(const char *path, uint64_t *ret_id)
+static int cgroup_id_at(int dirfd, const char *path, int flags, uint64_t *ret_id)
 {
         struct {
                 struct file_handle fh;
@@ -202,10 +328,116 @@ int cgroup_id_from_path(const char *path, uint64_t *ret_id)
         } h = { .fh = { .handle_bytes = sizeof(uint64_t) } };
         int mount_id;
 
-        if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+        if (name_to_handle_at(dirfd, path, &h.fh, &mount_id, flags) < 0)
                 return negative_errno();
         if (h.fh.handle_type != FILEID_KERNFS || h.fh.handle_bytes != sizeof(uint64_t))
                 return -EOPNOTSUPP;
         memcpy(ret_id, h.fh.f_handle, sizeof(*ret_id));
+        return 0;
+}
+
+int cgroup_id_from_path(const char *path, uint64_t *ret_id)
+{
+        return cgroup_id_at(AT_FDCWD, path, 0, ret_id);
+}
+
+int cgroup_id_from_fd(int fd, uint64_t *ret_id)
+{
+        return cgroup_id_at(fd, "", AT_EMPTY_PATH, ret_id);
+}
+
+/* Owner and id of one directory of the walk, which must be on the hierarchy's filesystem. */
+static int level_of(int fd, dev_t dev, bool v2, struct cgroup_level *ret)
+{
+        struct stat st;
+        uint64_t id;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode) || st.st_dev != dev)
+                return -EXDEV; /* something mounted over a cgroup: not the hierarchy's own directory */
+        if (v2) {
+                r = cgroup_id_from_fd(fd, &id);
+                if (r < 0)
+                        return r;
+        } else {
+                id = (uint64_t) st.st_ino;
+        }
+        *ret = (struct cgroup_level){ .id = id, .uid = (uint32_t) st.st_uid };
+        return 0;
+}
+
+int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct cgroup_level **ret_levels,
+                size_t *ret_n)
+{
+        _cleanup_free_ struct cgroup_level *levels = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct cgroup_level root = {};
+        struct statfs sfs;
+        struct stat st;
+        int cur = mount_fd, r;
+        size_t n = 0;
+        bool v2;
+
+        if (mount_fd < 0 || !rel_path)
+                return -EINVAL;
+        if (fstat(mount_fd, &st) < 0 || fstatfs(mount_fd, &sfs) < 0)
+                return negative_errno();
+        /*
+         * Only cgroup2 directories have the ids pidfds report (v1 hierarchies
+         * are kernfs too, with handles of their own): a v1 one is walked by inode.
+         */
+        v2 = sfs.f_type == CGROUP2_SUPER_MAGIC_COMPAT;
+        if (!v2 && sfs.f_type != CGROUP_SUPER_MAGIC_COMPAT)
+                return -EMEDIUMTYPE;
+        if (v2) {
+                r = cgroup_id_from_fd(mount_fd, &root.id);
+                if (r < 0)
+                        return r;
+        }
+        if (expect_id != 0 && !v2)
+                return -EOPNOTSUPP;
+
+        for (const char *p = rel_path; *p;) {
+                const char *e = strchrnul(p, '/');
+                size_t len = (size_t) (e - p);
+                char name[NAME_MAX + 1];
+                struct cgroup_level *nl;
+                int next;
+
+                if (len == 0) {
+                        p = *e ? e + 1 : e;
+                        continue;
+                }
+                if (len > NAME_MAX)
+                        return -ENAMETOOLONG;
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                memcpy(name, p, len);
+                name[len] = 0;
+
+                next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return negative_errno();
+                safe_close(fd);
+                cur = fd = next;
+
+                nl = realloc(levels, (n + 1) * sizeof(*levels));
+                if (!nl)
+                        return -ENOMEM;
+                levels = nl;
+                r = level_of(fd, st.st_dev, v2, &levels[n]);
+                if (r < 0)
+                        return r;
+                levels[n].end = (size_t) (e - rel_path);
+                n++;
+                p = *e ? e + 1 : e;
+        }
+
+        if (expect_id != 0 && (n > 0 ? levels[n - 1].id : root.id) != expect_id)
+                return -ESTALE; /* removed, and another made under the same name since */
+        *ret_levels = TAKE_PTR(levels);
+        *ret_n = n;
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,3 +37,46 @@ int cgroup_id_to_path(int mount_fd, const char *mount_path, uint64_t id, char **
 
 /* The cgroup id of a cgroup2 directory (name_to_handle_at). */
 int cgroup_id_from_path(const char *path, uint64_t *ret_id);
+/* The same for an open directory (an O_PATH fd will do). */
+int cgroup_id_from_fd(int fd, uint64_t *ret_id);
+
+/* One level of a cgroup path as the filesystem shows it: who owns the directory, and its id. */
+struct cgroup_level {
+        uint64_t id;  /* the cgroup id (cgroup2); the inode number on a v1 hierarchy */
+        uint32_t uid; /* the directory's owner: who may name the cgroups below it */
+        size_t end;   /* this level's path is the first end bytes of the path walked */
+};
+
+/*
+ * Walks rel_path (relative to the hierarchy's root, "/" for the root itself)
+ * one directory at a time from mount_fd, without following symlinks or
+ * crossing into another mount, and records each level's owner and id: one
+ * level per component, the root not included. "." and ".." are refused
+ * (-EINVAL). With expect_id != 0 the last directory (mount_fd itself for "/")
+ * must be the cgroup of that id, else -ESTALE: cgroup2 directories are
+ * never renamed or moved, so a match proves that every level walked was
+ * that cgroup's real ancestor when it was walked, whatever the names say.
+ */
+int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct cgroup_level **ret_levels,
+                size_t *ret_n);
+
+/* A cgroup v1 hierarchy's mount: where it is and what it holds. */
+struct cgroup1_mount {
+        char *path;
+        char *options; /* its super options, which name it: "rw,cpu,cpuacct", "rw,xattr,name=systemd" */
+};
+
+void cgroup1_mounts_free(struct cgroup1_mount *m, size_t n);
+
+/* The v1 hierarchies ("cgroup" mounts) in the text of a mountinfo file; none is not an error. */
+int cgroup1_find_mounts_in(const char *mountinfo, struct cgroup1_mount **ret, size_t *ret_n);
+int cgroup1_find_mounts(struct cgroup1_mount **ret, size_t *ret_n);
+
+/*
+ * Whether a mount is the hierarchy of a /proc/<pid>/cgroup line's
+ * controllers field: each of its names is among the mount's options. A
+ * controller (or a name=) belongs to one hierarchy only, so one shared name
+ * decides; the options that are not controllers ("rw", "xattr") never
+ * appear in the field.
+ */
+bool cgroup1_mount_matches(const struct cgroup1_mount *m, const char *line_controllers);

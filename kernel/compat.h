@@ -181,6 +181,27 @@ _Static_assert(sizeof(struct coredump_ack) == 16, "coredump_ack layout");
 #define CLONE_NEWCGROUP 0x02000000 /* 4.6 */
 #endif
 
+/* Filesystem magic numbers (statfs f_type) of the cgroup hierarchies; <linux/magic.h> has them too. */
+#define CGROUP_SUPER_MAGIC_COMPAT  0x27e0eb   /* v1, 2.6.24 */
+#define CGROUP2_SUPER_MAGIC_COMPAT 0x63677270 /* v2, 4.5 */
+
+/*
+ * Inode numbers of the initial namespaces (<linux/nsfs.h>, enum init_ns_ino).
+ * Dynamic namespace inodes are allocated from 0xF0000000 up on every kernel,
+ * so a namespace with one of these numbers is the initial one wherever it is
+ * seen. User, pid, uts and ipc have had theirs since 3.8, cgroup since 4.6,
+ * time since 5.6; the initial network and mount namespaces only since 6.18
+ * (before, they were numbered like any other).
+ */
+#define USER_NS_INIT_INO_COMPAT 0xEFFFFFFDU /* 3.8 */
+#define PID_NS_INIT_INO_COMPAT  0xEFFFFFFCU /* 3.8 */
+#define NET_NS_INIT_INO_COMPAT  0xEFFFFFF9U /* 6.18 */
+#define MNT_NS_INIT_INO_COMPAT  0xEFFFFFF8U /* 6.18 */
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* 5.14 */
+#endif
+
 /* File handle type of kernfs (cgroup2) inodes: 8 bytes holding the cgroup id. 4.13. */
 #ifndef FILEID_KERNFS
 #define FILEID_KERNFS 0xfe

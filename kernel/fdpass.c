@@ -53,6 +53,7 @@ static void close_all_cmsg_fds(struct msghdr *mh)
                 for (size_t i = 0; i < n; i++) {
                         int fd;
                         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        /* SCM_PIDFD carries a negative errno when the kernel could not make one. */
                         (void) safe_close(fd);
                 }
         }
@@ -106,6 +107,61 @@ ssize_t fdpass_recv(int sock, void *buf, size_t len, int *fds, size_t max_fds, s
         }
         if (ret_n_fds)
                 *ret_n_fds = n;
+        return k;
+
+bad:
+        close_all_cmsg_fds(&mh);
+        return -EPROTO;
+}
+
+ssize_t fdpass_recv_sender(int sock, void *buf, size_t len, struct fdpass_sender *ret_sender, int flags)
+{
+        /* Room for both and one more, so that an extra message is seen, not dropped. */
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) * 2];
+        } control = {};
+        struct iovec iov = { .iov_base = buf, .iov_len = len };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control.buf,
+                .msg_controllen = sizeof(control.buf),
+        };
+        struct fdpass_sender s = { .pidfd = -EBADF };
+        bool have_pidfd = false;
+
+        ssize_t k = RETRY_EINTR(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags));
+        if (k < 0)
+                return negative_errno();
+        if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+                close_all_cmsg_fds(&mh);
+                return -EMSGSIZE;
+        }
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET)
+                        goto bad;
+                if (c->cmsg_type == SCM_CREDENTIALS && !s.have_ucred &&
+                    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+                        struct ucred u;
+                        memcpy(&u, CMSG_DATA(c), sizeof(u));
+                        s.have_ucred = true;
+                        s.pid = u.pid;
+                        s.uid = u.uid;
+                        s.gid = u.gid;
+                } else if (c->cmsg_type == SCM_PIDFD && !have_pidfd &&
+                           c->cmsg_len == CMSG_LEN(sizeof(int))) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+                        have_pidfd = true;
+                        s.pidfd = fd >= 0 ? fd : -EBADF;
+                } else {
+                        goto bad;
+                }
+        }
+
+        *ret_sender = s;
         return k;
 
 bad:

@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/compat.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
 
@@ -77,15 +80,9 @@ int netns_sockaddr_un(const char *address, struct sockaddr_un *ret, socklen_t *r
         return 0;
 }
 
-int netns_connect_unix(int ns_fd, int type, const struct sockaddr_un *addr, socklen_t addrlen,
-                       usec_t deadline)
+int netns_connect_wait(int fd, const struct sockaddr_un *addr, socklen_t addrlen, usec_t deadline)
 {
-        _cleanup_close_ int fd = -EBADF;
         int r;
-
-        fd = netns_socket(ns_fd, AF_UNIX, type | SOCK_NONBLOCK);
-        if (fd < 0)
-                return fd;
 
         if (connect(fd, (const struct sockaddr *) addr, addrlen) < 0) {
                 if (errno != EINPROGRESS && errno != EAGAIN)
@@ -104,11 +101,101 @@ int netns_connect_unix(int ns_fd, int type, const struct sockaddr_un *addr, sock
                         (void) usleep(1000);
                 }
         }
+        return io_fd_nonblock(fd, false);
+}
 
-        r = io_fd_nonblock(fd, false);
+int netns_connect_unix(int ns_fd, int type, const struct sockaddr_un *addr, socklen_t addrlen,
+                       usec_t deadline)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = netns_socket(ns_fd, AF_UNIX, type | SOCK_NONBLOCK);
+        if (fd < 0)
+                return fd;
+        r = netns_connect_wait(fd, addr, addrlen, deadline);
         if (r < 0)
                 return r;
         return TAKE_FD(fd);
+}
+
+int netns_cookie(int sock, uint64_t *ret_cookie)
+{
+        uint64_t cookie = 0;
+        socklen_t len = sizeof(cookie);
+
+        if (getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+                return negative_errno();
+        if (len != sizeof(cookie))
+                return -EPROTO;
+        *ret_cookie = cookie;
+        return 0;
+}
+
+/* PF_KTHREAD in the flags field of /proc/<pid>/stat. */
+#define PF_KTHREAD_COMPAT 0x00200000UL
+
+/* Whether /proc/2 is kthreadd: the kernel thread that kernel threads are forked from. */
+static bool proc2_is_kthreadd(void)
+{
+        _cleanup_free_ char *stat = NULL;
+        const char *p;
+        unsigned long flags;
+
+        if (io_read_file_at(AT_FDCWD, "/proc/2/stat", 4096, &stat, NULL) < 0)
+                return false;
+        if (strncmp(stat, "2 (kthreadd) ", 13) != 0)
+                return false;
+        /* After "pid (comm) ": state ppid pgrp session tty_nr tpgid flags. */
+        p = stat + 13;
+        for (int field = 3; field < 9; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return false;
+                p++;
+        }
+        if (sscanf(p, "%lu", &flags) != 1)
+                return false;
+        return (flags & PF_KTHREAD_COMPAT) != 0;
+}
+
+static int ns_inode_at(const char *path, uint64_t *ret)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
+
+int netns_find_initial(uint64_t *ret_ino, const char **ret_how)
+{
+        uint64_t self = 0, pidns = 0, ino = 0;
+
+        if (ns_inode_at("/proc/self/ns/net", &self) >= 0 && self == NET_NS_INIT_INO_COMPAT) {
+                *ret_ino = self;
+                *ret_how = "own namespace (initial inode number)";
+                return 0;
+        }
+        /*
+         * A process of the initial pid namespace sees /proc/self only in that
+         * namespace's procfs: then /proc/2 and /proc/1 are the host's. Kernel
+         * threads run in the initial namespaces; kthreadd is one.
+         */
+        if (ns_inode_at("/proc/self/ns/pid", &pidns) < 0 || pidns != PID_NS_INIT_INO_COMPAT)
+                return -ENOENT;
+        if (ns_inode_at("/proc/2/ns/net", &ino) >= 0 && proc2_is_kthreadd()) {
+                *ret_ino = ino;
+                *ret_how = "kthreadd";
+                return 0;
+        }
+        if (ns_inode_at("/proc/1/ns/net", &ino) >= 0) {
+                *ret_ino = ino;
+                *ret_how = "PID 1";
+                return 0;
+        }
+        return -ENOENT;
 }
 
 int netns_inode(int ns_fd, uint64_t *ret_ino)

@@ -23,6 +23,25 @@ int netns_socket(int ns_fd, int domain, int type);
 int netns_connect_unix(int ns_fd, int type, const struct sockaddr_un *addr, socklen_t addrlen,
                        usec_t deadline);
 
+/*
+ * The connect of netns_connect_unix() on a socket made before (with
+ * SOCK_NONBLOCK): waits for room in a full backlog until deadline, then
+ * puts the socket back in blocking mode.
+ */
+int netns_connect_wait(int fd, const struct sockaddr_un *addr, socklen_t addrlen, usec_t deadline);
+
+/* SO_NETNS_COOKIE: a number that names the socket's network namespace, unique for the boot. */
+int netns_cookie(int sock, uint64_t *ret_cookie);
+
+/*
+ * The inode of the initial network namespace, found from this process
+ * (*ret_how says how): our own namespace when it has the initial number
+ * (6.18+); else kthreadd's (pid 2 of the initial pid namespace, a kernel
+ * thread, which never leaves the initial namespaces), or PID 1's, when our
+ * /proc is the initial pid namespace's. -ENOENT when nothing here can tell.
+ */
+int netns_find_initial(uint64_t *ret_ino, const char **ret_how);
+
 /* Builds a sockaddr_un for "@name" (abstract) or "/path"; returns the address length. */
 int netns_sockaddr_un(const char *address, struct sockaddr_un *ret, socklen_t *ret_len);
 

@@ -14,13 +14,12 @@ routes='[
   {"name":"containers","match":{"container":true},"action":"store"},
   {"name":"host","match":{},"action":"store"}
 ]'
-top="cdp-test.$$"
 
 # crash_in ROOT REL COMM: a container in cgroup ROOT/REL; crashes COMM inside; sets ev and out.
 crash_in() {
 	local root=$1 rel=$2 comm=$3
 	ev="" out=""
-	t_cgroup_make "$root" "$top/$rel" || return 1
+	t_cgroup_make "$root" "$rel" || return 1
 	local cg=$T_CG
 	t_container_start "$cg" || return 1
 	out=$(t_container_run "$T_HOLDER" "$cg" "$T_HELPERS/cdp-crasher" --name "$comm")
@@ -86,7 +85,7 @@ run_layouts() { # run_layouts MODE
 		id=$(t_hex64)
 		crash_in "$CG1_SYSTEMD" "docker/$id" "$m-v1-dock"
 		expect "$m docker on cgroup v1" docker "$id" none containers stored
-		t_is "$(t_jq "$ev" .cgroup)" "/$top/docker/$id" "$m docker on cgroup v1: cgroup from the v1 line"
+		t_is "$(t_jq "$ev" .cgroup)" "/docker/$id" "$m docker on cgroup v1: cgroup from the v1 line"
 
 		id=$(t_hex64) uid=$(t_uuid)
 		crash_in "$CG1_SYSTEMD" "kubepods/burstable/pod$uid/$id" "$m-v1-k8s"

@@ -26,7 +26,7 @@ ln -s "$d/host/collector.sock" "$root/run/escape.sock"
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/host.log"
 
-t_cgroup_make "$CG2" "cdp-test.$$/system.slice/docker-$(t_hex64).scope"
+t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope"
 cg=$T_CG
 t_ok "container started" t_container_start "$cg"
 holder=$T_HOLDER

@@ -9,7 +9,6 @@ t_require_cgroup2
 t_require_cmd jq unshare nsenter setpriv
 t_core_pattern_save
 
-top="cdp-test.$$"
 routes='[
   {"name":"containers","match":{"container":true},"action":"forward","fallback":"store"},
   {"name":"host","match":{},"action":"store"}
@@ -18,7 +17,7 @@ routes='[
 # make_pod NAME: a pod slice with a pause holder (the pod's namespaces); sets POD_UID, POD_CG, POD_HOLDER.
 make_pod() {
 	POD_UID=$(t_uuid)
-	POD_CG="$top/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID//-/_}.slice"
+	POD_CG="kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID//-/_}.slice"
 	t_cgroup_make "$CG2" "$POD_CG/cri-containerd-$(t_hex64).scope" || return 1
 	t_container_start "$T_CG" || return 1
 	POD_HOLDER=$T_HOLDER
@@ -123,7 +122,7 @@ t_ok "the refusal is logged with the listener's cgroup" grep -q "refusing collec
 make_pod
 container_cg && app_cg=$T_CG
 other_uid=$(t_uuid)
-t_cgroup_make "$CG2" "$top/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${other_uid//-/_}.slice/cri-containerd-$(t_hex64).scope"
+t_cgroup_make "$CG2" "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${other_uid//-/_}.slice/cri-containerd-$(t_hex64).scope"
 start_collector "$T_CG" "$d/otherpod"
 crash "$app_cg" other-pod
 t_is "$(t_jq "$ev" .reason)" untrusted-collector "another pod's listener: refused"
@@ -155,7 +154,7 @@ t_tmpdir
 d=$T_TMP
 t_proxy_config "$d" request "$routes"
 t_ok "daemon starts (host network)" t_proxy_start "$d"
-t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope"
+t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope"
 hostnet_cg=$T_CG
 t_container_start "$hostnet_cg" --pid --mount --fork --mount-proc
 POD_HOLDER=$T_HOLDER

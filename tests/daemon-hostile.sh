@@ -10,7 +10,6 @@ t_require_cgroup2
 t_require_cmd jq unshare nsenter
 t_core_pattern_save
 
-top="cdp-test.$$"
 t_tmpdir
 d=$T_TMP
 t_proxy_config "$d" request '[
@@ -23,7 +22,7 @@ t_ok "daemon starts" t_proxy_start "$d"
 new_pod() {
 	local uid slice
 	uid=$(t_uuid)
-	slice="$top/kubepods.slice/kubepods-pod${uid//-/_}.slice"
+	slice="kubepods.slice/kubepods-pod${uid//-/_}.slice"
 	t_cgroup_make "$CG2" "$slice/cri-containerd-$(t_hex64).scope" && t_container_start "$T_CG" || return 1
 	POD_HOLDER=$T_HOLDER
 	t_cgroup_make "$CG2" "$slice/cri-containerd-$(t_hex64).scope" && SIDE_CG=$T_CG

@@ -20,7 +20,7 @@ t_proxy_config "$d" request '[{"name":"containers","match":{"container":true},"a
 t_ok "daemon starts" t_proxy_start "$d"
 
 id=$(t_hex64)
-t_cgroup_make "$CG2" "cdp-test.$$/system.slice/docker-$id.scope"
+t_cgroup_make "$CG2" "system.slice/docker-$id.scope"
 cg=$T_CG
 t_container_start "$cg"
 t_container_run "$T_HOLDER" "$cg" python3 "$d/collector.py" "$d/dumps" 2>"$d/py.err" &

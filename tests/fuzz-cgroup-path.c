@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,36 +62,80 @@ static bool pod_uid_canonical(const char *s)
         return true;
 }
 
+/* The invariants of one result; owners NULL: every directory root's. */
+static void check_info(const char *path, size_t depth, const uint32_t *owners, int r,
+                       const struct container_info *info)
+{
+        size_t n;
+
+        CHECK(r == 0 || r == 1 || r == -ENOMEM);
+        if (r != 1)
+                return;
+        CHECK(info->id && (unsigned) info->runtime < _RUNTIME_MAX);
+        n = strlen(info->id);
+        /* Ids end up in file names and events: never empty, never a path. */
+        CHECK(n > 0 && !strchr(info->id, '/') && strcmp(info->id, ".") != 0 && strcmp(info->id, "..") != 0);
+        if (info->runtime == RUNTIME_NSPAWN || info->runtime == RUNTIME_LXC)
+                for (size_t i = 0; i < n; i++)
+                        CHECK((unsigned char) info->id[i] >= 0x20 && info->id[i] != 0x7f);
+        else
+                CHECK(n == 64 && is_lower_hex(info->id, n));
+        CHECK(!info->pod_uid || pod_uid_canonical(info->pod_uid));
+        /* The container's cgroup is on the path; its pod's above it. */
+        CHECK(info->depth >= 1 && info->depth <= depth);
+        CHECK((info->pod_depth > 0) == (info->pod_uid != NULL));
+        CHECK(info->pod_depth < info->depth);
+        CHECK(container_path_prefix(path, info->depth) <= strlen(path));
+        if (!owners) {
+                CHECK(!info->rootless);
+                return;
+        }
+        /* Rootless exactly when the container lies strictly below the first directory a user owns. */
+        size_t delegated = SIZE_MAX;
+        for (size_t i = 0; i < depth && delegated == SIZE_MAX; i++)
+                if (owners[i] != 0)
+                        delegated = i;
+        CHECK(info->rootless == (delegated != SIZE_MAX && info->depth > delegated + 1));
+        CHECK(!info->rootless || info->owner_uid == owners[delegated]);
+}
+
 static void fuzz_path(const char *path)
 {
-        _cleanup_(container_info_donep) struct container_info info = {};
-        _cleanup_free_ char *uid = NULL;
+        _cleanup_(container_info_donep) struct container_info plain = {}, owned = {};
+        _cleanup_free_ uint32_t *owners = NULL;
+        size_t depth = container_path_depth(path), i = 0;
         int r, k;
 
-        r = container_resolve(path, &info);
-        CHECK(r == 0 || r == 1 || r == -ENOMEM);
-        k = container_pod_uid(path, &uid);
-        CHECK(k == 0 || k == 1 || k == -ENOMEM);
-        if (r == 1) {
-                size_t n;
+        r = container_resolve(path, NULL, 0, &plain);
+        check_info(path, depth, NULL, r, &plain);
 
-                CHECK(info.id && (unsigned) info.runtime < _RUNTIME_MAX);
-                n = strlen(info.id);
-                /* Ids end up in file names and events: never empty, never a path. */
-                CHECK(n > 0 && !strchr(info.id, '/') && strcmp(info.id, ".") != 0 &&
-                      strcmp(info.id, "..") != 0);
-                if (info.runtime == RUNTIME_NSPAWN || info.runtime == RUNTIME_LXC)
-                        for (size_t i = 0; i < n; i++)
-                                CHECK((unsigned char) info.id[i] >= 0x20 && info.id[i] != 0x7f);
-                else
-                        CHECK(n == 64 && is_lower_hex(info.id, n));
-                CHECK(!info.pod_uid || pod_uid_canonical(info.pod_uid));
-                /* The pod trust checks use must be the pod the container was resolved in. */
-                if (k >= 0)
-                        CHECK(k == 1 ? info.pod_uid && strcmp(uid, info.pod_uid) == 0 : !info.pod_uid);
+        /* Owners from the bytes themselves: a component with '@' or '~' in it is a user's directory. */
+        owners = calloc(depth ? depth : 1, sizeof(*owners));
+        if (!owners)
+                return;
+        for (const char *p = path; *p; i++) {
+                const char *e;
+
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                e = strchrnul(p, '/');
+                if (i < depth && (memchr(p, '@', (size_t) (e - p)) || memchr(p, '~', (size_t) (e - p))))
+                        owners[i] = 1000 + (uint32_t) i;
+                p = e;
         }
-        if (k == 1)
-                CHECK(uid && pod_uid_canonical(uid));
+        k = container_resolve(path, owners, depth, &owned);
+        check_info(path, depth, owners, k, &owned);
+        /* Ownership only ever demotes: a system container found with it is the one found without. */
+        if (k == 1 && !owned.rootless && r == 1)
+                CHECK(plain.runtime == owned.runtime && strcmp(plain.id, owned.id) == 0 &&
+                      plain.depth == owned.depth);
+        if (k == 1 && !owned.rootless)
+                CHECK(r == 1 || r == -ENOMEM);
+        /* One entry per component, exactly. */
+        if (depth > 0)
+                CHECK(container_resolve(path, owners, depth - 1, &plain) == -EINVAL);
 }
 
 struct cgroup_lines {

@@ -178,6 +178,7 @@ t_cleanup() {
 	for d in "${T_DIRS[@]}"; do
 		rm -rf "$d"
 	done
+	[ -n "${T_LOCK_READY:-}" ] && rm -f "$T_LOCK_READY"
 	# Last: only once core_pattern and the sysctls are back may another test take the lock.
 	if [ -n "$T_LOCKER" ]; then
 		kill -KILL "$T_LOCKER" 2>/dev/null
@@ -220,8 +221,10 @@ t_core_pattern_save() {
 		while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 	) </dev/null >/dev/null 2>&1 &
 	T_LOCKER=$!
+	T_LOCK_READY=$ready # removed by the cleanup if the test ends while it waits
 	until grep -qs locked "$ready"; do sleep 0.05; done
 	rm -f "$ready"
+	T_LOCK_READY=""
 	T_PATTERN_SAVED=$(cat /proc/sys/kernel/core_pattern)
 	T_PATTERN_HAVE=1
 }
@@ -248,7 +251,12 @@ t_wait_for() { # t_wait_for SECONDS CMD... : polls CMD every 50 ms
 # ---- simulated containers ------------------------------------------------
 
 # t_cgroup_make ROOT REL: creates ROOT/REL, remembering each directory we
-# made; sets T_CG to the full path.
+# made; sets T_CG to the full path. Simulated containers sit where the
+# runtimes put them (system.slice/docker-<id>.scope, kubepods.slice/...,
+# /docker/<id>, lxc.payload.<name>): the daemon recognises a runtime's names
+# only there. Every test that makes them holds the lock of
+# t_core_pattern_save, so the shared parents (system.slice, kubepods.slice)
+# are made and removed by one test at a time.
 t_cgroup_make() {
 	local path=$1 comp
 	local -a comps
@@ -324,6 +332,17 @@ t_rootfs() {
 	ln -sfn usr/lib64 "$1/lib64"
 }
 
+# t_cgroup_adopt DIR...: cgroup directories made by someone else for this test
+# (a user's, in a subtree delegated to it), parents first: removed at exit.
+t_cgroup_adopt() { T_CGROUPS+=("$@"); }
+
+# t_as UID CMD...: CMD as uid and gid UID, no supplementary groups.
+t_as() {
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+
 # Hex identifiers the way runtimes make them.
 t_hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 t_uuid() { cat /proc/sys/kernel/random/uuid; }
@@ -373,13 +392,15 @@ t_count() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; } # 
 t_count_above() { [ "$(t_count "$1" "$2")" -gt "$3" ]; }          # t_count_above PATTERN FILE N
 
 # t_proxy_start DIR [ARGS...]: starts coredump-proxy on DIR/config.json with
-# --install-pattern; waits until it listens. Sets T_PROXY_PID.
+# --install-pattern; waits until it listens. Sets T_PROXY_PID. A command in
+# T_PROXY_WRAP (e.g. "unshare -n --", which execs the daemon) runs it.
+T_PROXY_WRAP=()
 t_proxy_start() {
 	local dir=$1 before
 	shift
 	# The log is appended to across restarts: wait for one more "listening" line.
 	before=$(t_count "listening on" "$dir/proxy.err")
-	"$T_PROXY" --config "$dir/config.json" --install-pattern --log-level debug "$@" \
+	"${T_PROXY_WRAP[@]}" "$T_PROXY" --config "$dir/config.json" --install-pattern --log-level debug "$@" \
 		>>"$dir/proxy.out" 2>>"$dir/proxy.err" &
 	T_PROXY_PID=$!
 	t_track_pid "$T_PROXY_PID"

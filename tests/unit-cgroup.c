@@ -96,9 +96,47 @@ static void test_mountinfo(void)
         is_int(cgroup2_find_mount_in(tricky, &d), -ENOENT, "mountinfo: matches the type, not the source");
 }
 
+static void test_v1_mounts(void)
+{
+        struct cgroup1_mount *m = NULL;
+        size_t n = 0;
+
+        /* This machine's hybrid layout: cgroup2 at unified, the v1 controllers beside it. */
+        const char *hybrid =
+                "25 24 0:24 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 "
+                "cgroup2 rw,nsdelegate\n"
+                "26 24 0:25 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup "
+                "cgroup rw,xattr,name=systemd\n"
+                "29 24 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup "
+                "cgroup rw,cpu,cpuacct\n"
+                "30 24 0:29 / /sys/fs/cgroup/my\\040mem rw - cgroup cgroup rw,memory\n"
+                "31 1 0:30 / /srv rw - tmpfs cgroup rw\n";
+        is_int(cgroup1_find_mounts_in(hybrid, &m, &n), 0, "v1 mounts: parse");
+        is_int(n, 3, "v1 mounts: three hierarchies, not cgroup2, not a tmpfs named cgroup");
+        if (n == 3) {
+                is_str(m[0].path, "/sys/fs/cgroup/systemd", "v1 mounts: named hierarchy path");
+                is_str(m[0].options, "rw,xattr,name=systemd", "v1 mounts: its super options");
+                is_str(m[2].path, "/sys/fs/cgroup/my mem", "v1 mounts: escapes undone");
+                ok(cgroup1_mount_matches(&m[0], "name=systemd"), "v1 match: name=systemd");
+                ok(!cgroup1_mount_matches(&m[0], "cpu,cpuacct"), "v1 match: not another hierarchy");
+                ok(cgroup1_mount_matches(&m[1], "cpu,cpuacct"), "v1 match: both controllers");
+                ok(cgroup1_mount_matches(&m[1], "cpuacct,cpu"), "v1 match: in any order");
+                ok(!cgroup1_mount_matches(&m[1], "cpu,cpuacct,memory"), "v1 match: a controller it lacks");
+                ok(!cgroup1_mount_matches(&m[1], ""), "v1 match: an empty field names nothing");
+                ok(!cgroup1_mount_matches(&m[1], "cpu,"), "v1 match: an empty name");
+                ok(cgroup1_mount_matches(&m[2], "memory"), "v1 match: memory");
+        }
+        cgroup1_mounts_free(m, n);
+
+        is_int(cgroup1_find_mounts_in("", &m, &n), 0, "v1 mounts: none");
+        is_int(n, 0, "v1 mounts: zero");
+        cgroup1_mounts_free(m, n);
+}
+
 int main(void)
 {
         test_proc_cgroup();
         test_mountinfo();
+        test_v1_mounts();
         return tap_done();
 }

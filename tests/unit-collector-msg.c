@@ -68,6 +68,7 @@ static void test_request_roundtrip(void)
                 .deadline_ms = 299500,
                 .host_pid = 4242,
                 .host_cgroup = (char *) "/kubepods.slice/x.scope",
+                .host_exe = (char *) "/var/lib/ct/rootfs/usr/bin/app",
         };
         size_t n = 0;
 
@@ -80,7 +81,8 @@ static void test_request_roundtrip(void)
                "\"id\":\"c0ffee\",\"pod_uid\":\"11111111-2222-3333-4444-555555555555\"},"
                "\"exe\":\"/usr/bin/\xc3\xa9t\xc3\xa9\",\"cmdline\":\"app --flag=\\\\x \xf0\x9f\x98\x80\","
                "\"max_bytes\":1099511627776,\"deadline_ms\":299500,\"host_pid\":4242,"
-               "\"host_cgroup\":\"/kubepods.slice/x.scope\"}",
+               "\"host_cgroup\":\"/kubepods.slice/x.scope\",\"host_exe\":\"/var/lib/ct/rootfs/usr/bin/"
+               "app\"}",
                "request: wire form, field names of the interface");
 
         is_int(collector_request_parse(s, n, &back), 0, "request: parse it back");
@@ -103,6 +105,7 @@ static void test_request_roundtrip(void)
         ok(back.deadline_ms == 299500, "request: deadline_ms");
         is_int(back.host_pid, 4242, "request: host_pid");
         is_str(back.host_cgroup, r.host_cgroup, "request: host_cgroup");
+        is_str(back.host_exe, r.host_exe, "request: host_exe");
 
         collector_request_done(&back);
         ok(!back.id && back.pid == -1 && back.uid == -1 && back.host_pid == -1 && !back.has_container,
@@ -293,6 +296,7 @@ static void test_request_parse_errors(void)
                 { "{\"version\":1,\"id\":\"x\",\"deadline_ms\":\"5s\"}", -EBADMSG, "deadline_ms a string" },
                 { "{\"version\":1,\"id\":\"x\",\"host_pid\":-1}", -EBADMSG, "host_pid negative" },
                 { "{\"version\":1,\"id\":\"x\",\"host_cgroup\":0}", -EBADMSG, "host_cgroup a number" },
+                { "{\"version\":1,\"id\":\"x\",\"host_exe\":[]}", -EBADMSG, "host_exe an array" },
                 { "{\"version\":1,\"id\":\"x\",\"comm\":\"a\\u0000b\"}", -EBADMSG,
                   "\\u0000 inside a string" },
         };

@@ -136,8 +136,10 @@ static const char full_config[] =
         "\"/kubepods*\",\n"
         "                 \"comm\": \"py*\", \"exe\": \"/usr/bin/*\", \"uid\": [0, 1000, 4294967294] },\n"
         "      \"action\": \"forward\", \"address\": \"/run/collector.sock\", \"fallback\": \"reject\",\n"
-        "      \"trust\": \"container\", \"pass_pidfd\": true, \"expose_host\": true },\n"
-        "    { \"name\": \"docker\", \"match\": { \"runtime\": [\"docker\"] }, \"action\": \"forward\" },\n"
+        "      \"trust\": \"container\", \"pass_pidfd\": true, \"expose_host\": true,\n"
+        "      \"collector_uid\": \"any\" },\n"
+        "    { \"name\": \"docker\", \"match\": { \"runtime\": [\"docker\"], \"rootless\": true },\n"
+        "      \"action\": \"forward\", \"collector_uid\": [1000, 65532] },\n"
         "    { \"name\": \"nobody\", \"match\": { \"container\": false, \"uid\": [65534] }, \"action\": "
         "\"reject\" },\n"
         "    { \"name\": \"h\\u00f6st\", \"action\": \"store\" }\n"
@@ -192,12 +194,21 @@ static void test_full(void)
         is_int(r->fallback, ACTION_REJECT, "full: fallback reject");
         is_int(r->trust, TRUST_CONTAINER, "full: trust container");
         ok(r->pass_pidfd && r->expose_host, "full: pass_pidfd and expose_host");
+        is_int(r->collector_uid, COLLECTOR_UID_ANY, "full: collector_uid any");
+        is_int(r->match.rootless, -1, "full: rootless absent");
 
         r = &c->routes[1];
         is_str(r->address, CONFIG_DEFAULT_ADDRESS, "full: forward without address gets the default");
         is_int(r->fallback, ACTION_STORE, "full: default fallback store");
         is_int(r->trust, TRUST_POD, "full: default trust pod");
         is_int(r->match.container, -1, "full: container absent means any");
+        is_int(r->match.rootless, 1, "full: rootless true");
+        is_int(r->collector_uid, COLLECTOR_UID_TASK,
+               "full: collector_uid with a list keeps the task's rule");
+        is_int(r->n_collector_uids, 2, "full: two collector uids");
+        if (r->n_collector_uids == 2)
+                ok(r->collector_uids[0] == 1000 && r->collector_uids[1] == 65532,
+                   "full: collector uid values");
 
         r = &c->routes[2];
         is_int(r->match.container, 0, "full: container false");
@@ -220,7 +231,8 @@ static void test_errors(void)
                   "    \"match\": { \"comm\": \"x\", \"contianer\": true } }\n"
                   "] }",
                   "t.json:4:29: routes[1].match.contianer: ",
-                  "unknown key \"contianer\" in routes[1].match (expected one of: container, runtime,");
+                  "unknown key \"contianer\" in routes[1].match (expected one of: container, rootless, "
+                  "runtime,");
         one_error("unknown key in a route",
                   "{\"routes\":[{\"name\":\"a\",\"action\":\"forward\",\"adress\":\"@x\"}]}",
                   "t.json:1:43: routes[0].adress: ", "unknown key \"adress\" in routes[0]");
@@ -390,6 +402,30 @@ static void test_errors(void)
                         dump_errors(&e);
                 config_errors_clear(&e);
         }
+}
+
+static void test_collector_uid_errors(void)
+{
+        one_error(
+                "collector_uid: a word it does not know",
+                "{\"routes\": [{\"name\": \"a\", \"action\": \"forward\",\n  \"collector_uid\": \"root\"}]}",
+                "t.json:2:20: routes[0].collector_uid: ", "\"root\"");
+        one_error("collector_uid: a number",
+                  "{\"routes\": [{\"name\": \"a\", \"action\": \"forward\", \"collector_uid\": 0}]}",
+                  "t.json:1:65: routes[0].collector_uid: ", "expected \"task\", \"any\" or a list of uids");
+        one_error("collector_uid: an empty list",
+                  "{\"routes\": [{\"name\": \"a\", \"action\": \"forward\", \"collector_uid\": []}]}",
+                  "t.json:1:65: routes[0].collector_uid: ", "must not be empty");
+        one_error("collector_uid: a negative uid",
+                  "{\"routes\": [{\"name\": \"a\", \"action\": \"forward\", \"collector_uid\": [1, -1]}]}",
+                  "t.json:1:69: routes[0].collector_uid[1]: ", "out of range");
+        one_error("collector_uid: only with forward",
+                  "{\"routes\": [{\"name\": \"a\", \"action\": \"store\", \"collector_uid\": \"any\"}]}",
+                  "t.json:1:46: routes[0].collector_uid: ", "only valid with \"action\": \"forward\"");
+        one_error("rootless: a string",
+                  "{\"routes\": [{\"name\": \"a\", \"action\": \"store\", \"match\": {\"rootless\": "
+                  "\"yes\"}}]}",
+                  "t.json:1:68: routes[0].match.rootless: ", "expected true or false");
 }
 
 static void test_many_errors(void)
@@ -788,6 +824,7 @@ int main(void)
         test_absent_keys();
         test_full();
         test_errors();
+        test_collector_uid_errors();
         test_many_errors();
         test_error_cap();
         test_file();

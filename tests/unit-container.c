@@ -2,7 +2,9 @@
 
 /*
  * Container resolution from cgroup paths, on the names real runtimes give their cgroups: every
- * layout with both drivers, v1 and v2 shapes, nesting, monitors, malformed ids and host paths.
+ * layout with both drivers, v1 and v2 shapes, nesting (the outermost container wins), monitors,
+ * malformed ids and host paths; names that count only where runtimes make them (anchoring);
+ * and subtrees delegated to users, whose names are theirs (rootless containers).
  */
 
 #include <errno.h>
@@ -45,8 +47,7 @@ struct sample {
         const char *path;
         int runtime; /* enum container_runtime, or HOST */
         const char *id;
-        /* What container_pod_uid() returns: the container's pod, or for a host path the pod around it. */
-        const char *pod_uid;
+        const char *pod_uid; /* the container's pod; ignored for a host path */
 };
 
 /* clang-format off */
@@ -64,14 +65,17 @@ static const struct sample samples[] = {
         { "docker, cgroupfs, sub-cgroup",
           "/docker/" CID1 "/app",
           RUNTIME_DOCKER, CID1, NULL },
-        { "docker in docker, cgroupfs: innermost",
+        { "docker in docker, cgroupfs: the outermost",
           "/docker/" CID1 "/docker/" CID2,
-          RUNTIME_DOCKER, CID2, NULL },
-        { "docker in docker, systemd outside",
+          RUNTIME_DOCKER, CID1, NULL },
+        { "docker in docker, systemd outside: the outermost",
           "/system.slice/docker-" CID1 ".scope/docker/" CID2,
-          RUNTIME_DOCKER, CID2, NULL },
-        { "rootless docker",
+          RUNTIME_DOCKER, CID1, NULL },
+        { "rootless docker's names, read as root's: not where docker puts them",
           USER_MANAGER "/user.slice/docker-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "docker, --cgroup-parent with a slice of its own",
+          "/mydocker.slice/docker-" CID1 ".scope",
           RUNTIME_DOCKER, CID1, NULL },
         { "the docker daemon",
           "/system.slice/docker.service",
@@ -99,9 +103,9 @@ static const struct sample samples[] = {
         { "nerdctl, systemd driver",
           "/system.slice/nerdctl-" CID1 ".scope",
           RUNTIME_CONTAINERD, CID1, NULL },
-        { "rootless nerdctl",
+        { "rootless nerdctl's names, read as root's",
           USER_MANAGER "/user.slice/nerdctl-" CID1 ".scope",
-          RUNTIME_CONTAINERD, CID1, NULL },
+          HOST, NULL, NULL },
         { "containerd-<id>.scope is no runtime's layout",
           "/system.slice/containerd-" CID1 ".scope",
           HOST, NULL, NULL },
@@ -139,9 +143,9 @@ static const struct sample samples[] = {
         { "podman conmon: host",
           "/machine.slice/libpod-conmon-" CID3 ".scope",
           HOST, NULL, NULL },
-        { "rootless podman",
+        { "rootless podman's names, read as root's",
           USER_MANAGER "/user.slice/libpod-" CID3 ".scope/container",
-          RUNTIME_PODMAN, CID3, NULL },
+          HOST, NULL, NULL },
         { "podman pod (not a machine)",
           "/machine.slice/machine-libpod_pod_" NODE ".slice/libpod-" CID3 ".scope",
           RUNTIME_PODMAN, CID3, NULL },
@@ -154,9 +158,9 @@ static const struct sample samples[] = {
         { "podman --cgroups=split (quadlet)",
           "/system.slice/web.service/libpod-payload-" CID3,
           RUNTIME_PODMAN, CID3, NULL },
-        { "rootless quadlet",
+        { "rootless quadlet's names, read as root's",
           USER_MANAGER "/app.slice/web.service/libpod-payload-" CID3,
-          RUNTIME_PODMAN, CID3, NULL },
+          HOST, NULL, NULL },
         { "quadlet's conmon: host",
           "/system.slice/web.service/runtime",
           HOST, NULL, NULL },
@@ -206,13 +210,13 @@ static const struct sample samples[] = {
         { "systemd driver, static pod",
           KUBE_BURSTABLE(STATIC_POD) "/cri-containerd-" CID1 ".scope",
           RUNTIME_CONTAINERD, CID1, STATIC_POD },
-        { "systemd driver, dashes in the uid are no pod slice",
+        { "systemd driver, dashes in the uid: no slice systemd would make there",
           KUBE_GUARANTEED(POD1) "/cri-containerd-" CID1 ".scope",
-          RUNTIME_CONTAINERD, CID1, NULL },
-        { "systemd driver, mixed separators",
+          HOST, NULL, NULL },
+        { "systemd driver, mixed separators: no slice systemd would make there",
           "/kubepods.slice/kubepods-podcd09841d_5098-43d8_8946_36eed6d08fb7.slice/cri-containerd-" CID1
             ".scope",
-          RUNTIME_CONTAINERD, CID1, NULL },
+          HOST, NULL, NULL },
         { "systemd driver, uid one digit short",
           "/kubepods.slice/kubepods-podcd09841d_5098_43d8_8946_36eed6d08fb.slice/cri-containerd-" CID1
             ".scope",
@@ -231,17 +235,21 @@ static const struct sample samples[] = {
           HOST, NULL, NULL },
 
         /* kind: Kubernetes nodes are docker containers, kubelet with --cgroup-root=/kubelet */
-        { "kind: pod container inside the node container",
+        { "kind: a pod's container inside the node container is the node's",
           KIND_KUBEPODS "/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod" POD2_
             ".slice/cri-containerd-" CID2 ".scope",
-          RUNTIME_CONTAINERD, CID2, POD2 },
-        { "kind: guaranteed pod",
+          RUNTIME_DOCKER, NODE, NULL },
+        { "kind: guaranteed pod, the node's",
           KIND_KUBEPODS "/kubelet-kubepods-pod" POD1_ ".slice/cri-containerd-" CID1 ".scope",
-          RUNTIME_CONTAINERD, CID1, POD1 },
-        { "kind: static pod",
+          RUNTIME_DOCKER, NODE, NULL },
+        { "kind: static pod, the node's",
           KIND_KUBEPODS "/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-pod" STATIC_POD
             ".slice/cri-containerd-" CID1 ".scope",
-          RUNTIME_CONTAINERD, CID1, STATIC_POD },
+          RUNTIME_DOCKER, NODE, NULL },
+        { "kubelet with its own cgroup root (systemd driver) on a host",
+          "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod"
+            POD2_ ".slice/cri-containerd-" CID2 ".scope",
+          RUNTIME_CONTAINERD, CID2, POD2 },
         { "kind: the node's containerd belongs to the node",
           KIND_NODE "/system.slice/containerd.service",
           RUNTIME_DOCKER, NODE, NULL },
@@ -274,9 +282,9 @@ static const struct sample samples[] = {
         { "machined scope, supervisor: host",
           "/machine.slice/machine-build\\x2dbox.scope/supervisor",
           HOST, NULL, NULL },
-        { "docker inside an nspawn machine: innermost",
+        { "docker inside an nspawn machine: the machine",
           "/machine.slice/systemd-nspawn@debian.service/payload/system.slice/docker-" CID1 ".scope",
-          RUNTIME_DOCKER, CID1, NULL },
+          RUNTIME_NSPAWN, "debian", NULL },
         { "conmon inside a machine belongs to the machine",
           "/machine.slice/systemd-nspawn@debian.service/payload/machine.slice/libpod-conmon-" CID3 ".scope",
           RUNTIME_NSPAWN, "debian", NULL },
@@ -340,12 +348,12 @@ static const struct sample samples[] = {
         { "lxc 3.1 monitor: host",
           "/lxc.monitor/web01",
           HOST, NULL, NULL },
-        { "docker inside lxc: innermost",
+        { "docker inside lxc: the lxc container",
           "/lxc.payload.web01/system.slice/docker-" CID1 ".scope",
-          RUNTIME_DOCKER, CID1, NULL },
-        { "nested lxc: innermost",
+          RUNTIME_LXC, "web01", NULL },
+        { "nested lxc: the outer one",
           "/lxc.payload.outer/lxc.payload.inner",
-          RUNTIME_LXC, "inner", NULL },
+          RUNTIME_LXC, "outer", NULL },
         { "inner lxc monitor belongs to the outer container",
           "/lxc.payload.outer/lxc.monitor.inner",
           RUNTIME_LXC, "outer", NULL },
@@ -394,6 +402,48 @@ static const struct sample samples[] = {
           "/kubepods/pod" POD1 "/0123abcd",
           HOST, NULL, POD1 },
 
+        /* anchoring: names count only where the runtimes make them */
+        { "a docker scope in a service's own subtree (Delegate=yes)",
+          "/system.slice/ci.service/docker-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "a docker scope at the top, in no slice",
+          "/docker-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "a docker scope below a directory that is no slice",
+          "/cdp-test.1/system.slice/docker-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "kubepods in a service's own subtree",
+          "/system.slice/ci.service/kubepods/burstable/pod" POD1 "/" CID1,
+          HOST, NULL, NULL },
+        { "kubepods two levels down",
+          "/a/b/kubepods/pod" POD1 "/" CID1,
+          HOST, NULL, NULL },
+        { "kubepods.slice in another slice: not a slice of that chain",
+          "/system.slice/kubepods.slice/kubepods-pod" POD1_ ".slice/cri-containerd-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "a pod slice that skips the QoS slice",
+          "/kubepods.slice/kubepods-burstable-pod" POD1_ ".slice/cri-containerd-" CID1 ".scope",
+          HOST, NULL, NULL },
+        { "/docker below another directory",
+          "/foo/docker/" CID1,
+          HOST, NULL, NULL },
+        { "lxc.payload below a slice",
+          "/system.slice/lxc.payload.web01",
+          HOST, NULL, NULL },
+        { "libpod_parent below another directory",
+          "/foo/libpod_parent/libpod-" CID3,
+          HOST, NULL, NULL },
+        { "podman pod, cgroupfs driver",
+          "/libpod_parent/" NODE "/libpod-" CID3,
+          RUNTIME_PODMAN, CID3, NULL },
+        { "a quadlet payload directly in a slice is no payload",
+          "/system.slice/libpod-payload-" CID3,
+          HOST, NULL, NULL },
+        { "a container's own kubepods: the container",
+          "/system.slice/docker-" CID1 ".scope/kubepods.slice/kubepods-pod" POD1_ ".slice/cri-containerd-" CID2
+            ".scope",
+          RUNTIME_DOCKER, CID1, NULL },
+
         /* host */
         { "root",
           "/",
@@ -438,10 +488,9 @@ static void test_samples(void)
         for (size_t i = 0; i < ARRAY_SIZE(samples); i++) {
                 const struct sample *s = &samples[i];
                 struct container_info c = { .runtime = _RUNTIME_MAX };
-                _cleanup_free_ char *uid = NULL;
                 int r;
 
-                r = container_resolve(s->path, &c);
+                r = container_resolve(s->path, NULL, 0, &c);
                 if (s->runtime == HOST)
                         is_int(r, 0, "%s: host", s->what);
                 else
@@ -450,35 +499,171 @@ static void test_samples(void)
                         is_int(c.runtime, s->runtime, "%s: runtime", s->what);
                         is_str(c.id, s->id, "%s: id", s->what);
                         is_str(c.pod_uid, s->pod_uid, "%s: pod uid", s->what);
+                        ok(!c.rootless, "%s: not rootless", s->what);
                 }
                 container_info_done(&c);
-
-                r = container_pod_uid(s->path, &uid);
-                is_int(r, s->pod_uid ? 1 : 0, "%s: container_pod_uid() %s", s->what,
-                       s->pod_uid ? "finds a pod" : "finds none");
-                if (s->pod_uid && r == 1)
-                        is_str(uid, s->pod_uid, "%s: container_pod_uid() value", s->what);
         }
+}
+
+#define OWNERS_MAX 12
+
+/* The same paths with the owners of their directories, as the daemon reads them. */
+struct delegated {
+        const char *what;
+        const char *path;
+        uint32_t owners[OWNERS_MAX]; /* one per component; 0: root */
+        int runtime;                 /* or HOST */
+        const char *id;
+        const char *pod_uid;
+        bool rootless;
+        uint32_t owner_uid;
+        size_t depth;
+};
+
+#define UM_OWNED(uid)     \
+        {                 \
+                0, 0, uid \
+        } /* user.slice, user-UID.slice: root's; user@UID.service: UID's */
+
+/* clang-format off */
+static const struct delegated delegated[] = {
+        /* Forgeries in a subtree systemd delegated to a user: that user's, never the victim's. */
+        { "a user's docker scope named like a system container's",
+          USER_MANAGER "/app.slice/docker-" CID1 ".scope", UM_OWNED(1000),
+          RUNTIME_DOCKER, CID1, NULL, true, 1000, 5 },
+        { "a user's pod slice named like a real pod's",
+          USER_MANAGER "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" POD1_
+            ".slice/cri-containerd-" CID1 ".scope", UM_OWNED(1000),
+          RUNTIME_CONTAINERD, CID1, POD1, true, 1000, 7 },
+        { "a user's cgroupfs kubepods",
+          USER_MANAGER "/kubepods/burstable/pod" POD1 "/" CID1, UM_OWNED(1000),
+          RUNTIME_CRI, CID1, POD1, true, 1000, 7 },
+        { "a user's lxc.payload deep down",
+          USER_MANAGER "/a/b/lxc.payload.web01", UM_OWNED(1000),
+          RUNTIME_LXC, "web01", NULL, true, 1000, 6 },
+
+        /* What rootless runtimes really make. */
+        { "rootless docker",
+          USER_MANAGER "/user.slice/docker-" CID1 ".scope", UM_OWNED(1000),
+          RUNTIME_DOCKER, CID1, NULL, true, 1000, 5 },
+        { "rootless nerdctl",
+          USER_MANAGER "/user.slice/nerdctl-" CID1 ".scope", UM_OWNED(1000),
+          RUNTIME_CONTAINERD, CID1, NULL, true, 1000, 5 },
+        { "rootless podman, crun's sub-cgroup",
+          USER_MANAGER "/user.slice/libpod-" CID3 ".scope/container", UM_OWNED(1000),
+          RUNTIME_PODMAN, CID3, NULL, true, 1000, 5 },
+        { "rootless quadlet",
+          USER_MANAGER "/app.slice/web.service/libpod-payload-" CID3, UM_OWNED(1000),
+          RUNTIME_PODMAN, CID3, NULL, true, 1000, 6 },
+        { "rootless podman's conmon: host",
+          USER_MANAGER "/user.slice/libpod-conmon-" CID3 ".scope", UM_OWNED(1000),
+          HOST, NULL, NULL, false, 0, 0 },
+        { "rootless, the outermost wins",
+          USER_MANAGER "/user.slice/libpod-" CID3 ".scope/docker/" CID1, UM_OWNED(1000),
+          RUNTIME_PODMAN, CID3, NULL, true, 1000, 5 },
+        { "the user's own processes: host",
+          USER_MANAGER "/app.slice/app-gnome-firefox-4711.scope", UM_OWNED(1000),
+          HOST, NULL, NULL, false, 0, 0 },
+        { "the user manager itself: host",
+          USER_MANAGER "/init.scope", UM_OWNED(1000),
+          HOST, NULL, NULL, false, 0, 0 },
+        { "the first owner decides",
+          USER_MANAGER "/x/docker/" CID1, { 0, 0, 1000, 2000 },
+          RUNTIME_DOCKER, CID1, NULL, true, 1000, 6 },
+        { "a service delegated to a user",
+          "/system.slice/ci.service/docker-" CID1 ".scope", { 0, 1001 },
+          RUNTIME_DOCKER, CID1, NULL, true, 1001, 3 },
+
+        /* A directory's own name is its parent's owner's: a container whose cgroup root chowned. */
+        { "a container in a user namespace owns its cgroup",
+          "/system.slice/docker-" CID1 ".scope/container", { 0, 100000, 100000 },
+          RUNTIME_DOCKER, CID1, NULL, false, 0, 2 },
+        { "an unprivileged LXC container",
+          "/lxc.payload.web01/init.scope", { 100000, 100000 },
+          RUNTIME_LXC, "web01", NULL, false, 0, 1 },
+        { "a pod's container chowned for its user namespace",
+          KUBE_BURSTABLE(POD1_) "/cri-containerd-" CID1 ".scope", { 0, 0, 0, 65536 },
+          RUNTIME_CONTAINERD, CID1, POD1, false, 0, 4 },
+        { "a delegation inside a system container changes nothing",
+          "/system.slice/docker-" CID1 ".scope/sub/docker-" CID2 ".scope", { 0, 0, 1000, 1000 },
+          RUNTIME_DOCKER, CID1, NULL, false, 0, 2 },
+        { "a monitor's sub-cgroup delegated: still a monitor",
+          "/machine.slice/systemd-nspawn@debian.service/supervisor/x", { 0, 0, 1000, 1000 },
+          HOST, NULL, NULL, false, 0, 0 },
+};
+/* clang-format on */
+
+static void test_delegated(void)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(delegated); i++) {
+                const struct delegated *s = &delegated[i];
+                struct container_info c = { .runtime = _RUNTIME_MAX };
+                size_t n = container_path_depth(s->path);
+                int r;
+
+                if (!ok(n <= OWNERS_MAX, "%s: %zu components fit the table", s->what, n))
+                        continue;
+                r = container_resolve(s->path, s->owners, n, &c);
+                is_int(r, s->runtime == HOST ? 0 : 1, "%s: %s", s->what,
+                       s->runtime == HOST ? "host" : "container");
+                if (r == 1 && s->runtime != HOST) {
+                        is_int(c.runtime, s->runtime, "%s: runtime", s->what);
+                        is_str(c.id, s->id, "%s: id", s->what);
+                        is_str(c.pod_uid, s->pod_uid, "%s: pod uid", s->what);
+                        is_int(c.rootless, s->rootless, "%s: rootless", s->what);
+                        is_int(c.owner_uid, s->owner_uid, "%s: owner uid", s->what);
+                        is_int(c.depth, s->depth, "%s: depth of its cgroup", s->what);
+                }
+                container_info_done(&c);
+        }
+}
+
+static void test_depths(void)
+{
+        static const char pod[] = KUBE_BURSTABLE(POD1_) "/cri-containerd-" CID1 ".scope/app";
+        struct container_info c = {};
+
+        /* The container's and the pod's cgroups are prefixes of the path: their ids come from the walk. */
+        is_int(container_resolve(pod, NULL, 0, &c), 1, "pod path: container");
+        is_int(c.depth, 4, "pod path: the container's cgroup is the 4th component");
+        is_int(c.pod_depth, 3, "pod path: the pod's the 3rd");
+        is_int(container_path_prefix(pod, c.depth),
+               strlen(KUBE_BURSTABLE(POD1_) "/cri-containerd-" CID1 ".scope"),
+               "pod path: the container's prefix");
+        is_int(container_path_prefix(pod, c.pod_depth), strlen(KUBE_BURSTABLE(POD1_)),
+               "pod path: the pod's prefix");
+        container_info_done(&c);
+
+        is_int(container_resolve("//docker//" CID1 "//x/", NULL, 0, &c), 1, "doubled slashes: container");
+        is_int(c.depth, 2, "doubled slashes: depth counts components");
+        is_int(container_path_prefix("//docker//" CID1 "//x/", 2), strlen("//docker//" CID1),
+               "doubled slashes: the prefix ends at the component");
+        is_int(c.pod_depth, 0, "no pod: pod depth 0");
+        container_info_done(&c);
+
+        is_int(container_path_depth("/"), 0, "root: no components");
+        is_int(container_path_depth(""), 0, "empty: no components");
+        is_int(container_path_depth("a/b//c/"), 3, "three components");
+        is_int(container_path_prefix("/a/b", 0), 0, "depth 0: empty prefix");
 }
 
 static void test_out_params(void)
 {
+        static const uint32_t owners[2] = { 0, 0 };
         struct container_info c = { .runtime = _RUNTIME_MAX };
-        char *uid = (char *) "untouched";
 
         /* Out-parameters are written only when something was found. */
-        is_int(container_resolve("/system.slice/ssh.service", &c), 0, "host: returns 0");
+        is_int(container_resolve("/system.slice/ssh.service", NULL, 0, &c), 0, "host: returns 0");
         ok(c.runtime == _RUNTIME_MAX && !c.id && !c.pod_uid, "host: info left untouched");
-        is_int(container_pod_uid("/system.slice/docker-" CID1 ".scope", &uid), 0, "no pod: returns 0");
-        is_str(uid, "untouched", "no pod: uid left untouched");
 
-        is_int(container_resolve(NULL, &c), -EINVAL, "NULL path: -EINVAL");
-        is_int(container_resolve("/", NULL), -EINVAL, "NULL info: -EINVAL");
-        is_int(container_pod_uid(NULL, &uid), -EINVAL, "pod uid, NULL path: -EINVAL");
-        is_int(container_pod_uid("/", NULL), -EINVAL, "pod uid, NULL ret: -EINVAL");
+        is_int(container_resolve(NULL, NULL, 0, &c), -EINVAL, "NULL path: -EINVAL");
+        is_int(container_resolve("/", NULL, 0, NULL), -EINVAL, "NULL info: -EINVAL");
+        is_int(container_resolve("/system.slice/docker-" CID1 ".scope/x", owners, 2, &c), -EINVAL,
+               "owners not one per component: -EINVAL");
+        ok(!c.id, "-EINVAL: info left untouched");
 
         /* The destructor takes NULL, and a cleared struct twice. */
-        is_int(container_resolve(KUBE_BURSTABLE(POD1_) "/cri-containerd-" CID1 ".scope", &c), 1,
+        is_int(container_resolve(KUBE_BURSTABLE(POD1_) "/cri-containerd-" CID1 ".scope", NULL, 0, &c), 1,
                "pod: found");
         container_info_done(&c);
         ok(!c.id && !c.pod_uid, "done clears the fields");
@@ -498,19 +683,21 @@ static void test_long_component(void)
         memcpy(path, prefix, plen);
         memset(path + plen, 'b', 1 + NAME_MAX - plen);
         path[1 + NAME_MAX] = 0;
-        is_int(container_resolve(path, &c), 1, "NAME_MAX component: container");
+        is_int(container_resolve(path, NULL, 0, &c), 1, "NAME_MAX component: container");
         is_int(c.id ? strlen(c.id) : 0, 1 + NAME_MAX - plen, "NAME_MAX component: whole name");
         container_info_done(&c);
 
         /* One byte more is no cgroup name any runtime could have made. */
         path[1 + NAME_MAX] = 'b';
         path[2 + NAME_MAX] = 0;
-        is_int(container_resolve(path, &c), 0, "overlong component: host");
+        is_int(container_resolve(path, NULL, 0, &c), 0, "overlong component: host");
 }
 
 int main(void)
 {
         test_samples();
+        test_delegated();
+        test_depths();
         test_out_params();
         test_long_component();
         return tap_done();

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/compat.h"
 #include "kernel/fdpass.h"
+#include "kernel/pidfd.h"
 #include "tests/tap.h"
 
 static int count_fds(void)
@@ -30,6 +32,58 @@ static int count_fds(void)
 static bool make_pair(int type, int sv[2])
 {
         return socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) == 0;
+}
+
+/* Who sent it: SCM_CREDENTIALS and SCM_PIDFD, strictly. */
+static void test_sender(int a, int b, int some_fd)
+{
+        struct fdpass_sender s = { .pidfd = -EBADF };
+        int on = 1, before;
+        char buf[64];
+        bool have_pidfd;
+
+        before = count_fds();
+        /* b has SO_PASSCRED from the test above. */
+        is_int(fdpass_send(a, "who", 3, NULL, 0), 0, "sender: send");
+        is_int(fdpass_recv_sender(b, buf, sizeof(buf), &s, 0), 3, "sender: received with credentials");
+        ok(s.have_ucred && s.pid == getpid() && s.uid == getuid() && s.gid == getgid(),
+           "sender: SCM_CREDENTIALS names us");
+        ok(s.pidfd < 0, "sender: no SCM_PIDFD without SO_PASSPIDFD");
+
+        have_pidfd = setsockopt(b, SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on)) == 0;
+        if (have_pidfd) {
+                struct cdp_pidfd_info info;
+
+                is_int(fdpass_send(a, "who", 3, NULL, 0), 0, "sender: send again");
+                is_int(fdpass_recv_sender(b, buf, sizeof(buf), &s, 0), 3, "sender: with a pidfd");
+                ok(s.pidfd >= 0 && (fcntl(s.pidfd, F_GETFD) & FD_CLOEXEC),
+                   "sender: SCM_PIDFD, close-on-exec");
+                ok(s.pidfd >= 0 && pidfd_get_info(s.pidfd, PIDFD_INFO_PID, &info) >= 0 &&
+                           info.tgid == (uint32_t) getpid(),
+                   "sender: the pidfd is ours");
+                s.pidfd = safe_close(s.pidfd);
+        } else {
+                tap_diag("no SO_PASSPIDFD here (before 6.5)");
+        }
+
+        /* fds beside credentials: refused, and closed. */
+        is_int(fdpass_send(a, "fd", 2, &some_fd, 1), 0, "sender: send an fd along");
+        is_int(fdpass_recv_sender(b, buf, sizeof(buf), &s, 0), -EPROTO, "sender: SCM_RIGHTS refused");
+        is_int(count_fds(), before, "sender: the fds that came were closed");
+
+        /* Truncation: refused, the pidfd closed. */
+        char big[100] = {};
+        is_int(fdpass_send(a, big, sizeof(big), NULL, 0), 0, "sender: send 100 bytes");
+        is_int(fdpass_recv_sender(b, buf, 10, &s, 0), -EMSGSIZE, "sender: truncated refused");
+        is_int(count_fds(), before, "sender: nothing left open");
+
+        /* Without SO_PASSCRED nothing names the sender. */
+        int off = 0;
+        (void) setsockopt(b, SOL_SOCKET, SO_PASSPIDFD, &off, sizeof(off));
+        (void) setsockopt(b, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
+        is_int(fdpass_send(a, "anon", 4, NULL, 0), 0, "sender: send without credentials");
+        is_int(fdpass_recv_sender(b, buf, sizeof(buf), &s, 0), 4, "sender: received");
+        ok(!s.have_ucred && s.pidfd < 0, "sender: nobody named");
 }
 
 int main(void)
@@ -88,5 +142,7 @@ int main(void)
         is_int(count_fds(), before, "the fd beside the credentials was closed");
 
         is_int(fdpass_send(a, "x", 1, sent, 20), -E2BIG, "sending more than we support is refused");
+
+        test_sender(a, b, f1);
         return tap_done();
 }

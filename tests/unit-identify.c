@@ -3,6 +3,7 @@
 /* The /proc parsers behind identify: stat's exit_code field, NSpid, uid/gid maps. */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy/dump/identify.h"
@@ -65,10 +66,67 @@ static void test_maps(void)
         is_int(identify_map_id("garbage\n", 0, &id), -EBADMSG, "map: garbage refused");
 }
 
+static void test_map_root(void)
+{
+        int64_t id = 0;
+
+        is_int(identify_map_root("         0          0 4294967295\n", &id), 0, "root: identity");
+        is_int(id, 0, "root: our root is root there");
+        is_int(identify_map_root("         0       1000          1\n         1     100000      65536\n",
+                                 &id),
+               0, "root: rootless");
+        is_int(id, 1000, "root: the user is root there");
+        is_int(identify_map_root("         1     100000      65536\n", &id), 0, "root: no root mapped");
+        is_int(id, -1, "root: none");
+        is_int(identify_map_root("x\n", &id), -EBADMSG, "root: garbage refused");
+}
+
+static void test_cap_eff(void)
+{
+        uint64_t caps = 0;
+
+        is_int(identify_parse_cap_eff("Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n"
+                                      "CapBnd:\t000001ffffffffff\n",
+                                      &caps),
+               0, "CapEff: parses");
+        is_int(caps, 0x1ffffffffffULL, "CapEff: value");
+        is_int(identify_parse_cap_eff("Name:\tx\nCapEff:\t0000000000080000\n", &caps), 0, "CapEff: one cap");
+        ok(caps == (UINT64_C(1) << 19), "CapEff: CAP_SYS_PTRACE alone");
+        is_int(identify_parse_cap_eff("Name:\tx\n", &caps), -ENOENT, "CapEff: absent");
+        is_int(identify_parse_cap_eff("Name:\tx\nCapEff:\tzz\n", &caps), -EBADMSG, "CapEff: garbage");
+        is_int(identify_parse_cap_eff("Name:\tx\nCapEff:\t0000000000080000x\n", &caps), -EBADMSG,
+               "CapEff: trailing garbage");
+}
+
+static void test_exe_in_root(void)
+{
+        char *exe = (char *) "untouched";
+
+        is_int(identify_exe_in_root("/usr/bin/app", "/", &exe), 0, "exe: root /");
+        is_str(exe, "/usr/bin/app", "exe: as it is");
+        free(exe);
+        is_int(identify_exe_in_root("/srv/jail/usr/bin/app", "/srv/jail", &exe), 0, "exe: chroot");
+        is_str(exe, "/usr/bin/app", "exe: inside the root");
+        free(exe);
+        is_int(identify_exe_in_root("/srv/jail/usr/bin/app (deleted)", "/srv/jail", &exe), 0,
+               "exe: deleted");
+        is_str(exe, "/usr/bin/app (deleted)", "exe: deleted, inside the root");
+        free(exe);
+        is_int(identify_exe_in_root("/srv/jailbreak/x", "/srv/jail", &exe), 0, "exe: a sibling");
+        ok(exe == NULL, "exe: a sibling directory is no prefix");
+        is_int(identify_exe_in_root("/usr/bin/app", "/srv/jail", &exe), 0, "exe: outside the root");
+        ok(exe == NULL, "exe: outside its root, the task cannot name it");
+        is_int(identify_exe_in_root("/srv/jail", "/srv/jail", &exe), 0, "exe: the root itself");
+        ok(exe == NULL, "exe: the root itself is no file in it");
+}
+
 int main(void)
 {
         test_stat();
         test_nspid();
         test_maps();
+        test_map_root();
+        test_cap_eff();
+        test_exe_in_root();
         return tap_done();
 }

@@ -124,9 +124,12 @@ int main(void)
         strcpy(t.comm, "bash");
         is_str(pick(c, &t, NULL), "host", "comm glob must match");
 
+        t.host_exe = (char *) "/opt/app/bin/server";
+        is_str(pick(c, &t, NULL), "exe", "exe glob (the host's view)");
+        t.host_exe = (char *) "/srv/jail/usr/bin/x";
         t.exe = (char *) "/opt/app/bin/server";
-        is_str(pick(c, &t, NULL), "exe", "exe glob");
-        t.exe = NULL;
+        is_str(pick(c, &t, NULL), "host", "exe glob: a chroot's own path does not count");
+        t.host_exe = t.exe = NULL;
         is_str(pick(c, &t, NULL), "host", "unknown exe never matches a glob");
 
         t.cgroup_path = (char *) "/system.slice/nginx.service";
@@ -140,6 +143,43 @@ int main(void)
         struct config *empty = load("[]");
         ok(empty && route_select(empty, &t, NULL, NULL) == NULL, "no routes: no match (the daemon stores)");
         config_free(empty);
+
+        /*
+         * Rootless containers: their runtime, id and pod uid are their owner's to choose. Routes
+         * that select by them match system containers only, unless they say "rootless".
+         */
+        struct config *rl =
+                load("["
+                     "{\"name\":\"by-id\",\"match\":{\"container_id\":\"ab\"},\"action\":\"store\"},"
+                     "{\"name\":\"by-runtime\",\"match\":{\"runtime\":[\"docker\"]},\"action\":\"store\"},"
+                     "{\"name\":\"by-pod\",\"match\":{\"pod_uid\":\"p\"},\"action\":\"store\"},"
+                     "{\"name\":\"rootless-id\",\"match\":{\"rootless\":true,\"container_id\":\"ab\"},"
+                     "\"action\":\"store\"},"
+                     "{\"name\":\"any-container\",\"match\":{\"container\":true},\"action\":\"store\"},"
+                     "{\"name\":\"host\",\"match\":{},\"action\":\"store\"}"
+                     "]");
+        struct config *sys =
+                load("[{\"name\":\"system\",\"match\":{\"rootless\":false},\"action\":\"store\"},"
+                     "{\"name\":\"other\",\"match\":{},\"action\":\"store\"}]");
+        struct container_info sysc = { .runtime = RUNTIME_DOCKER, .id = (char *) "abcd" };
+        struct container_info user = {
+                .runtime = RUNTIME_DOCKER, .id = (char *) "abcd", .rootless = true, .owner_uid = 1000
+        };
+        if (ok(rl && sys, "the rootless configs load")) {
+                is_str(pick(rl, &t, &sysc), "by-id", "system container: its id selects");
+                is_str(pick(rl, &t, &user), "rootless-id",
+                       "rootless: id, runtime, pod uid select only with rootless");
+                user.id = (char *) "ffff";
+                is_str(pick(rl, &t, &user), "any-container", "rootless: still a container");
+                user.pod_uid = (char *) "p";
+                is_str(pick(rl, &t, &user), "any-container", "rootless: a pod uid it chose does not select");
+                is_str(pick(rl, &t, NULL), "host", "host task: not rootless");
+                is_str(pick(sys, &t, &user), "other", "rootless false: not a rootless container");
+                is_str(pick(sys, &t, &sysc), "system", "rootless false: a system container");
+                is_str(pick(sys, &t, NULL), "system", "rootless false: a host task");
+        }
+        config_free(rl);
+        config_free(sys);
 
         struct config *all = load("[{\"name\":\"all\",\"match\":{},\"action\":\"reject\"},"
                                   "{\"name\":\"never\",\"match\":{},\"action\":\"store\"}]");

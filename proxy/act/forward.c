@@ -25,6 +25,7 @@
 #include "kernel/netns.h"
 #include "kernel/pidfd.h"
 #include "proxy/act/forward.h"
+#include "proxy/act/hostnet.h"
 #include "proxy/act/trust.h"
 #include "proxy/act/watch.h"
 #include "proxy/base/log.h"
@@ -77,7 +78,8 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
         return 0;
 }
 
-static int connect_collector(struct dump *d, int netns_fd, usec_t deadline)
+/* sock was made inside the task's namespace: that is where abstract names are looked up. */
+static int connect_collector(struct dump *d, int sock, usec_t deadline)
 {
         _cleanup_close_ int path_fd = -EBADF;
         struct sockaddr_un sa;
@@ -90,8 +92,7 @@ static int connect_collector(struct dump *d, int netns_fd, usec_t deadline)
                 r = netns_sockaddr_un(d->collector_address, &sa, &len);
         if (r < 0)
                 return r;
-        /* Created inside the task's namespace: that is where abstract names are looked up. */
-        return netns_connect_unix(netns_fd, SOCK_SEQPACKET, &sa, len, deadline);
+        return netns_connect_wait(sock, &sa, len, deadline);
 }
 
 /* Receives one message of the protocol; no fds may come with it. */
@@ -109,11 +110,14 @@ static int recv_message(int sock, char *buf, size_t size, usec_t deadline, size_
         return 0;
 }
 
-/* Where the collector can be: the task's own network namespace, held open in *ret_netns. */
-static struct act_result locate(struct dump *d, const struct dump_env *env, int *ret_netns)
+/*
+ * Where the collector can be: the task's own network namespace, never the host's. *ret_sock is
+ * made there, and says who sends each message it receives.
+ */
+static struct act_result locate(struct dump *d, const struct dump_env *env, int *ret_sock)
 {
-        _cleanup_close_ int netns = -EBADF;
-        uint64_t ino;
+        _cleanup_close_ int netns = -EBADF, sock = -EBADF;
+        const char *why = NULL;
 
         if (!d->in_container)
                 return act_fallback(REASON_HOST_TASK);
@@ -124,27 +128,33 @@ static struct act_result locate(struct dump *d, const struct dump_env *env, int 
                 return act_fallback(REASON_TASK_GONE);
         /* The ids the collector sees are known now. */
         dump_describe(d);
-        if (netns_inode(netns, &ino) < 0 || ino == env->host_netns)
+        sock = netns_socket(netns, AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK);
+        if (sock < 0 || trust_prepare_socket(sock) < 0)
+                return act_fallback(REASON_COLLECTOR_ERROR);
+        if (hostnet_check(d, env, netns, sock, &why) != 0) {
+                log_info("%s: not forwarded into the task's network namespace: %s", d->id, why);
                 return act_fallback(REASON_HOST_NETWORK);
-        *ret_netns = TAKE_FD(netns);
+        }
+        *ret_sock = TAKE_FD(sock);
         return act_continue();
 }
 
-/* Connects, and makes sure the listener is the container's own. */
-static struct act_result reach(struct dump *d, const struct dump_env *env, int netns, usec_t deadline)
+/* Connects, and makes sure the listener is the container's own (*listener: its pidfd). */
+static struct act_result reach(struct dump *d, const struct dump_env *env, int *sock, int *listener,
+                               uint32_t *listener_pid, usec_t deadline)
 {
         _cleanup_free_ char *why = NULL;
         int r;
 
-        r = connect_collector(d, netns, deadline);
+        r = connect_collector(d, *sock, deadline);
         if (r < 0) {
                 log_debug("%s: no collector at %s: %s", d->id, d->collector_address, strerror(-r));
                 return act_fallback(r == -ETIMEDOUT ? REASON_COLLECTOR_TIMEOUT : REASON_NO_COLLECTOR);
         }
         /* Published for a stop that shuts down every dump in flight. */
-        __atomic_store_n(&d->collector_fd, r, __ATOMIC_RELEASE);
+        __atomic_store_n(&d->collector_fd, TAKE_FD(*sock), __ATOMIC_RELEASE);
 
-        r = trust_check_listener(d, d->collector_fd, env, &why);
+        r = trust_check_listener(d, d->collector_fd, env, listener, listener_pid, &why);
         if (r <= 0) {
                 log_warning("%s: refusing collector at %s: %s", d->id, d->collector_address,
                             r < 0 ? strerror(-r)
@@ -155,8 +165,44 @@ static struct act_result reach(struct dump *d, const struct dump_env *env, int n
         return act_continue();
 }
 
+/*
+ * Message 2, and whether whoever sent it may have the dump: the same rules as for the listener,
+ * for the process the kernel names as its sender. -EPERM: not trusted.
+ */
+static int recv_answer(struct dump *d, const struct dump_env *env, int listener, uint32_t listener_pid,
+                       char *buf, usec_t deadline, size_t *ret_len)
+{
+        _cleanup_free_ char *why = NULL;
+        struct fdpass_sender sender = { .pidfd = -EBADF };
+        ssize_t k;
+        int r;
+
+        r = io_wait(d->collector_fd, POLLIN, deadline);
+        if (r < 0)
+                return r;
+        k = fdpass_recv_sender(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, &sender, MSG_DONTWAIT);
+        if (k < 0)
+                return (int) k;
+        trust_end_credentials(d->collector_fd);
+        r = k == 0 ? -EPIPE : trust_check_sender(d, env, &sender, listener, listener_pid, &why);
+        sender.pidfd = safe_close(sender.pidfd);
+        if (r <= 0 && k > 0) {
+                log_warning("%s: refusing the answer of the collector at %s: %s", d->id,
+                            d->collector_address,
+                            r < 0 ? strerror(-r)
+                            : why ? why
+                                  : "untrusted sender");
+                return -EPERM;
+        }
+        if (r < 0)
+                return r;
+        *ret_len = (size_t) k;
+        return 0;
+}
+
 /* Messages 1 and 2: the kernel still waits for its ack, so a no costs nothing. */
-static struct act_result offer(struct dump *d, char *buf, usec_t deadline)
+static struct act_result offer(struct dump *d, const struct dump_env *env, int listener,
+                               uint32_t listener_pid, char *buf, usec_t deadline)
 {
         _cleanup_free_ char *msg = NULL;
         struct collector_answer answer = {};
@@ -171,9 +217,11 @@ static struct act_result offer(struct dump *d, char *buf, usec_t deadline)
         if (r < 0)
                 return act_fallback(REASON_COLLECTOR_ERROR);
 
-        r = recv_message(d->collector_fd, buf, COLLECTOR_MSG_MAX + 1, deadline, &len);
+        r = recv_answer(d, env, listener, listener_pid, buf, deadline, &len);
         if (r == -ETIMEDOUT)
                 return act_fallback(REASON_COLLECTOR_TIMEOUT);
+        if (r == -EPERM)
+                return act_fallback(REASON_UNTRUSTED_COLLECTOR);
         if (r >= 0)
                 r = collector_answer_parse(buf, len, &answer);
         if (r < 0) {
@@ -264,7 +312,8 @@ struct act_result forward_collect(struct dump *d)
 struct act_result act_forward(struct dump *d, const struct dump_env *env)
 {
         const struct limits *lim = &d->setup->config->limits;
-        _cleanup_close_ int netns = -EBADF;
+        _cleanup_close_ int sock = -EBADF, listener = -EBADF;
+        uint32_t listener_pid = 0;
         /* On the worker's stack: every forward needs it, and messages are bounded. */
         char buf[COLLECTOR_MSG_MAX + 1];
         struct act_result res;
@@ -274,14 +323,14 @@ struct act_result act_forward(struct dump *d, const struct dump_env *env)
         if (!d->collector_address)
                 return act_fallback(REASON_COLLECTOR_ERROR);
 
-        res = locate(d, env, &netns);
+        res = locate(d, env, &sock);
         if (res.status != ACT_CONTINUE)
                 return res;
         answer_deadline = MIN(d->deadline, io_now() + lim->collector_timeout);
-        res = reach(d, env, netns, answer_deadline);
+        res = reach(d, env, &sock, &listener, &listener_pid, answer_deadline);
         if (res.status != ACT_CONTINUE)
                 return res;
-        res = offer(d, buf, answer_deadline);
+        res = offer(d, env, listener, listener_pid, buf, answer_deadline);
         if (res.status != ACT_CONTINUE)
                 return res;
         res = hand_over(d);

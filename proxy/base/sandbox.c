@@ -142,17 +142,15 @@ static const char *const group_proxy_sockets[] = {
 
 /*
  * pidfds and namespaces: the task's /proc/<pid>/exe link, a cgroup id to
- * its path (open_by_handle_at on cgroup2, readlink of /proc/self/fd/N), a
+ * its path (open_by_handle_at on cgroup2, readlink of /proc/self/fd/N) and
+ * the ids of the directories on that path (name_to_handle_at), a
  * path address resolved inside the container (openat2 RESOLVE_IN_ROOT),
  * and a pidfd for a crash the proc connector announces (lost-dump
  * accounting asks whether the task was dumpable). ioctl and setns have
  * rules of their own.
  */
 static const char *const group_proxy_pidfd[] = {
-        "readlinkat",
-        "open_by_handle_at",
-        "openat2",
-        "pidfd_open",
+        "readlinkat", "open_by_handle_at", "name_to_handle_at", "openat2", "pidfd_open",
 };
 
 /* The collector unlinks its path socket on the way out. */

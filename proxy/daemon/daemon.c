@@ -214,6 +214,10 @@ static void free_state(struct daemon *m)
         safe_close(m->epoll_fd);
         safe_close(m->signal_fd);
         safe_close(m->cgroup2_fd);
+        for (size_t i = 0; i < m->n_v1_mounts; i++)
+                safe_close(m->v1_mounts[i].fd);
+        free(m->v1_mounts);
+        cgroup1_mounts_free(m->cgroup1_mounts, m->n_v1_mounts);
         safe_close(m->lock_fd);
         safe_close(m->reload_fd);
         setup_unref(m->setup);

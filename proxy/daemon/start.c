@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "kernel/netns.h"
 #include "kernel/proc-connector.h"
 #include "proxy/act/watch.h"
+#include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/base/utc.h"
 #include "proxy/daemon/accounting.h"
@@ -125,10 +127,38 @@ static int open_signals(struct daemon *m)
         return 0;
 }
 
+/*
+ * The v1 hierarchies, for runtimes that use cgroup v1 only on a hybrid host: the ownership of
+ * their directories is read from them. A hierarchy that cannot be opened leaves its containers
+ * unrecognised (host tasks), never recognised unchecked.
+ */
+static void open_v1_mounts(struct daemon *m)
+{
+        size_t n = 0;
+
+        if (cgroup1_find_mounts(&m->cgroup1_mounts, &n) < 0 || n == 0)
+                return;
+        m->v1_mounts = calloc(n, sizeof(*m->v1_mounts));
+        if (!m->v1_mounts) {
+                cgroup1_mounts_free(m->cgroup1_mounts, n);
+                m->cgroup1_mounts = NULL;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                m->v1_mounts[i].mount = &m->cgroup1_mounts[i];
+                m->v1_mounts[i].fd = open(m->cgroup1_mounts[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        m->n_v1_mounts = n;
+        m->env.identify.v1_mounts = m->v1_mounts;
+        m->env.identify.n_v1_mounts = n;
+}
+
 /* Where cgroup ids become paths, and which user namespace is ours. */
 static void open_identify(struct daemon *m)
 {
         struct stat user_ns;
+
+        open_v1_mounts(m);
 
         if (cgroup2_find_mount(&m->cgroup2_path) >= 0) {
                 m->cgroup2_fd = open(m->cgroup2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -146,6 +176,43 @@ static void open_identify(struct daemon *m)
 unsigned host_workers(const struct limits *l)
 {
         return MAX(HOST_WORKERS_MIN, l->max_concurrent / HOST_WORKERS_DIVISOR);
+}
+
+/*
+ * The host's network namespace is the initial one, wherever we run (a DaemonSet pod without
+ * hostNetwork has one of its own): no dump is forwarded into it (proxy/act/hostnet.c), and the
+ * proc connector answers only there.
+ */
+static void find_host_netns(struct daemon *m)
+{
+        struct stat self;
+        int r;
+
+        /* The fault: as outside the host's pid namespace on a kernel before 6.18. */
+        r = fault_hit("host-netns-unknown") ? -ENOENT
+                                             : netns_find_initial(&m->env.host_netns, &m->host_netns_found_by);
+        if (r < 0) {
+                m->env.host_netns = 0;
+                m->host_netns_found_by = NULL;
+                log_warning(
+                        "the host's network namespace cannot be found from here (not in the host's pid "
+                        "namespace, and the kernel predates fixed namespace numbers): a dump is forwarded "
+                        "only where the kernel's own connection proves the namespace is not the host's");
+                return;
+        }
+        m->in_host_netns =
+                stat("/proc/self/ns/net", &self) >= 0 && (uint64_t) self.st_ino == m->env.host_netns;
+        log_debug("host network namespace: inode %llu (found by %s); ours %s",
+                  (unsigned long long) m->env.host_netns, m->host_netns_found_by,
+                  m->in_host_netns ? "is it" : "is another");
+        if (!m->in_host_netns) {
+                m->accounting_off = "the daemon is not in the host's network namespace (the proc connector "
+                                    "works only there)";
+                log_warning(
+                        "coredump-proxy runs outside the host's network namespace: lost-dump accounting "
+                        "cannot work here, so crashes that never reach the socket are not reported; dumps "
+                        "of tasks in the host's network namespace are never forwarded");
+        }
 }
 
 static int open_limits(struct daemon *m)
@@ -203,10 +270,14 @@ static int open_extras(struct daemon *m)
         r = accounting_new(&m->accounting);
         if (r < 0)
                 return log_oom();
-        r = proc_connector_open(&m->connector);
-        if (r < 0)
-                log_warning_errno(r,
-                                  "no proc connector: dumps that never reach the socket cannot be counted");
+        if (!m->accounting_off) {
+                r = proc_connector_open(&m->connector);
+                if (r < 0) {
+                        m->accounting_off = "the proc connector cannot be opened";
+                        log_warning_errno(
+                                r, "no proc connector: dumps that never reach the socket cannot be counted");
+                }
+        }
 
         r = hooks_open(m);
         if (r < 0)
@@ -234,10 +305,7 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return r;
         open_identify(m);
-
-        _cleanup_close_ int netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (netns < 0 || netns_inode(netns, &m->env.host_netns) < 0)
-                return log_error_errno(errno, "cannot identify our network namespace");
+        find_host_netns(m);
 
         r = open_limits(m);
         if (r < 0)
@@ -270,8 +338,9 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter");
 
-        log_info("listening on %s (%s); events to %s; host store %s; config %s", c->listen_path,
+        log_info("listening on %s (%s); events to %s; host store %s; config %s%s%s", c->listen_path,
                  c->protocol == PROTOCOL_REQUEST ? "request" : "plain", event_log_path(m->setup->events),
-                 c->store_directory, c->source);
+                 c->store_directory, c->source, m->accounting_off ? "; lost-dump accounting off: " : "",
+                 m->accounting_off ? m->accounting_off : "");
         return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "kernel/cgroup.h"
 #include "kernel/io.h"
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
@@ -30,7 +31,16 @@ struct daemon {
         int signal_fd;
         int cgroup2_fd;
         char *cgroup2_path;
+        /* The cgroup v1 hierarchies, open, for containers of runtimes that use v1 only. */
+        struct cgroup1_mount *cgroup1_mounts;
+        struct identify_v1_mount *v1_mounts;
+        size_t n_v1_mounts;
         char *socket_path;
+
+        /* Where the host's network namespace is (env.host_netns), and whether we run in it. */
+        const char *host_netns_found_by; /* NULL: not found from here */
+        bool in_host_netns;
+        const char *accounting_off; /* why lost dumps are not accounted; NULL when they are */
 
         struct pattern_hold pattern;
 

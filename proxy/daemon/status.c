@@ -69,6 +69,15 @@ static void write_routes(struct jsonw *w, const struct config *c)
                         jsonw_kv_string(w, "address", r->address);
                         jsonw_kv_string(w, "fallback", action_to_string(r->fallback));
                         jsonw_kv_string(w, "trust", r->trust == TRUST_POD ? "pod" : "container");
+                        jsonw_key(w, "collector_uid");
+                        if (r->collector_uids) {
+                                jsonw_array_begin(w);
+                                for (size_t k = 0; k < r->n_collector_uids; k++)
+                                        jsonw_uint(w, r->collector_uids[k]);
+                                jsonw_array_end(w);
+                        } else {
+                                jsonw_string(w, r->collector_uid == COLLECTOR_UID_ANY ? "any" : "task");
+                        }
                 }
                 jsonw_object_end(w);
         }
@@ -137,6 +146,27 @@ static void write_kernel_queue(struct daemon *m, struct jsonw *w)
         jsonw_object_end(w);
 }
 
+/* Where the host's network namespace is, and what works from ours. */
+static void write_namespaces(struct daemon *m, struct jsonw *w)
+{
+        jsonw_key(w, "host_network");
+        jsonw_object_begin(w);
+        jsonw_kv_bool(w, "found", m->host_netns_found_by != NULL);
+        jsonw_kv_string(w, "found_by", m->host_netns_found_by);
+        jsonw_key(w, "daemon_in_it");
+        if (m->host_netns_found_by)
+                jsonw_bool(w, m->in_host_netns);
+        else
+                jsonw_null(w);
+        jsonw_object_end(w);
+
+        jsonw_key(w, "lost_dump_accounting");
+        jsonw_object_begin(w);
+        jsonw_kv_bool(w, "active", m->connector != NULL);
+        jsonw_kv_string(w, "off_because", m->connector ? NULL : m->accounting_off);
+        jsonw_object_end(w);
+}
+
 int status_build(void *userdata, char **ret, size_t *ret_len)
 {
         struct daemon *m = userdata;
@@ -153,6 +183,7 @@ int status_build(void *userdata, char **ret, size_t *ret_len)
         jsonw_kv_int(&w, "pid", getpid());
         jsonw_kv_string(&w, "started", started);
         write_config(m, &w);
+        write_namespaces(m, &w);
         stats_write_json(m->env.stats, &w);
         jsonw_kv_uint(&w, "queued", queued);
         jsonw_kv_uint(&w, "running", running);

@@ -64,6 +64,7 @@ int describe_metadata(const struct dump *d, enum dump_outcome outcome, enum dump
         jsonw_object_begin(&w);
         record_write_task(&w, &d->record, RECORD_VIEW_HOST, &lim);
         record_write_details(&w, &d->record, &lim);
+        record_write_host_exe(&w, &d->record, &lim);
         record_write_result(&w, &d->record);
         write_verdict(&w, d, outcome, reason);
         if (t->have_creds) {

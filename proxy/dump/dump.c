@@ -40,7 +40,7 @@ int dump_new(int fd, int pidfd, pid_t peer_pid, struct proxy_setup *setup, struc
         d->pidfd = pidfd;
         d->peer_pid = peer_pid;
         d->collector_fd = -EBADF;
-        d->task.ns_uid = d->task.ns_gid = -1;
+        d->task.ns_uid = d->task.ns_gid = d->task.ns_root_uid = -1;
         d->accepted_at = io_now();
         d->accepted_wall = io_now_realtime();
         /* Saturating: a configured dump_timeout is bounded, but a deadline must never wrap. */
@@ -99,6 +99,7 @@ void dump_describe(struct dump *d)
         r->ns_ids = (struct record_ids){ t->ns_pid > 0 ? (int64_t) t->ns_pid : -1, t->ns_uid, t->ns_gid };
         r->comm = t->comm[0] ? t->comm : NULL;
         r->exe = t->exe;
+        r->host_exe = t->host_exe;
         /* Never from /proc: reading it copies the task's memory, which it can make hang. */
         r->cmdline = d->core_cmdline[0] ? d->core_cmdline : NULL;
         r->signal = t->signal;
@@ -108,6 +109,8 @@ void dump_describe(struct dump *d)
                         .id = d->container.id,
                         .pod_uid = d->container.pod_uid,
                         .names = d->have_names ? &d->names : NULL,
+                        .rootless = d->container.rootless,
+                        .owner_uid = d->container.owner_uid,
                 };
                 r->container = &d->record_container;
         }

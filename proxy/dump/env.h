@@ -15,7 +15,11 @@ struct names;
 
 struct dump_env {
         struct identify_context identify;
-        uint64_t host_netns;             /* inode of the host's network namespace */
+        /*
+         * Inode of the host's (the initial) network namespace, as start-up found
+         * it, whatever namespace the daemon runs in; 0 unknown (proxy/act/hostnet.c).
+         */
+        uint64_t host_netns;
         struct rate_limiter *limiter;    /* limits.per_container, kept across reloads */
         struct concurrency *concurrency; /* dumps in flight per container */
         struct proxy_stats *stats;

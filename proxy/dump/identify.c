@@ -21,8 +21,10 @@ void identify_done(struct task_identity *t)
         if (!t)
                 return;
         free(t->exe);
+        free(t->host_exe);
         free(t->cgroup_path);
-        t->exe = t->cgroup_path = NULL;
+        free(t->cgroup_v1_controllers);
+        t->exe = t->host_exe = t->cgroup_path = t->cgroup_v1_controllers = NULL;
         if (t->have_proc_dir)
                 t->proc_dir_fd = safe_close(t->proc_dir_fd);
         t->have_proc_dir = false;
@@ -55,6 +57,10 @@ int identify_from_pidfd(int pidfd, struct task_identity *t)
                 t->rgid = info.rgid;
                 t->euid = info.euid;
                 t->egid = info.egid;
+                t->suid = info.suid;
+                t->sgid = info.sgid;
+                t->fsuid = info.fsuid;
+                t->fsgid = info.fsgid;
         }
         if (info.mask & PIDFD_INFO_CGROUPID)
                 t->cgroup_id = info.cgroupid;
@@ -136,6 +142,66 @@ int identify_map_id(const char *map, uint32_t id, int64_t *ret)
         return 0;
 }
 
+int identify_map_root(const char *map, int64_t *ret)
+{
+        for (const char *p = map; *p;) {
+                unsigned long inside, outside, count;
+                int n = 0;
+
+                if (sscanf(p, "%lu %lu %lu%n", &inside, &outside, &count, &n) != 3)
+                        return -EBADMSG;
+                if (inside == 0 && count > 0) {
+                        *ret = (int64_t) outside;
+                        return 0;
+                }
+                p = strchr(p + n, '\n');
+                if (!p)
+                        break;
+                p++;
+        }
+        *ret = -1;
+        return 0;
+}
+
+int identify_parse_cap_eff(const char *status, uint64_t *ret)
+{
+        const char *p = strstr(status, "\nCapEff:");
+        unsigned long long v;
+        char *end;
+
+        if (!p)
+                return -ENOENT;
+        p += strlen("\nCapEff:");
+        while (*p == ' ' || *p == '\t')
+                p++;
+        errno = 0;
+        v = strtoull(p, &end, 16);
+        if (errno != 0 || end == p || (*end != '\n' && *end != 0))
+                return -EBADMSG;
+        *ret = (uint64_t) v;
+        return 0;
+}
+
+int identify_exe_in_root(const char *exe, const char *root, char **ret)
+{
+        size_t n = strlen(root);
+        char *copy;
+
+        if (strcmp(root, "/") == 0)
+                copy = strdup(exe);
+        else if (root[0] == '/' && strncmp(exe, root, n) == 0 && exe[n] == '/')
+                /* Component-wise: "/jail" is no prefix of "/jailbreak/x". */
+                copy = strdup(exe + n);
+        else {
+                *ret = NULL;
+                return 0;
+        }
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
 /*
  * cgroup id -> path, remembered: an id (the kernfs inode number with its
  * generation) is never given to another cgroup while the system runs, and a
@@ -183,6 +249,13 @@ static int cgroup_path_cached(const struct identify_context *ctx, uint64_t id, c
         return 0;
 }
 
+int identify_cgroup2_path(const struct identify_context *ctx, uint64_t cgroup_id, char **ret_path)
+{
+        if (ctx->cgroup2_fd < 0 || cgroup_id == 0)
+                return -ENOENT;
+        return cgroup_path_cached(ctx, cgroup_id, ret_path);
+}
+
 /*
  * The cgroup path of a task: v2 from its cgroup id; when that is the root
  * (a runtime on cgroup v1 only, on a hybrid host), the v1 lines of
@@ -217,24 +290,29 @@ static void read_cgroup_path(int pidfd, uint32_t pid, int *dirfd, const struct i
          */
         if (*dirfd >= 0 && io_read_proc_file_at(*dirfd, "cgroup", 65536, &text) >= 0 &&
             cgroup_parse_proc(text, &lines, &n) >= 0) {
-                const char *best = NULL;
+                const struct cgroup_line *best = NULL;
                 bool have_systemd = false;
                 for (size_t i = 0; i < n; i++) {
                         if (lines[i].hierarchy == 0)
                                 continue;
                         if (strcmp(lines[i].controllers, "name=systemd") == 0) {
                                 have_systemd = true;
-                                best = lines[i].path;
+                                best = &lines[i];
                                 break;
                         }
                         if (!best && strcmp(lines[i].path, "/") != 0)
-                                best = lines[i].path;
+                                best = &lines[i];
                 }
-                if (best && have_systemd && strcmp(best, "/") == 0)
+                if (best && have_systemd && strcmp(best->path, "/") == 0)
                         best = NULL;
                 if (best) {
-                        t->cgroup_path = strdup(best);
-                        t->cgroup_v1 = t->cgroup_path != NULL;
+                        t->cgroup_path = strdup(best->path);
+                        t->cgroup_v1_controllers = strdup(best->controllers);
+                        t->cgroup_v1 = t->cgroup_path && t->cgroup_v1_controllers;
+                        if (!t->cgroup_v1) {
+                                t->cgroup_path = mfree_str(t->cgroup_path);
+                                t->cgroup_v1_controllers = mfree_str(t->cgroup_v1_controllers);
+                        }
                 }
                 cgroup_lines_free(lines, n);
         }
@@ -250,6 +328,7 @@ int identify_cgroup_path(int pidfd, const struct identify_context *ctx, uint64_t
 
         read_cgroup_path(pidfd, pid, &dirfd, ctx, &t);
         /* A v1 path read from /proc counts only if the process is still the one the pidfd names. */
+        free(t.cgroup_v1_controllers);
         if (t.cgroup_v1 && pidfd_is_alive(pidfd) != 1) {
                 free(t.cgroup_path);
                 return -ESRCH;
@@ -257,6 +336,35 @@ int identify_cgroup_path(int pidfd, const struct identify_context *ctx, uint64_t
         if (!t.cgroup_path)
                 return -ENOENT;
         *ret_path = t.cgroup_path;
+        return 0;
+}
+
+int identify_v1_path(int pidfd, uint32_t pid, const char *controllers, char **ret_path)
+{
+        _cleanup_close_ int dirfd = -EBADF;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        struct cgroup_line *lines = NULL;
+        size_t n = 0;
+        int r;
+
+        dirfd = pidfd_open_proc_dir(pidfd, pid);
+        if (dirfd < 0)
+                return dirfd;
+        r = io_read_proc_file_at(dirfd, "cgroup", 65536, &text);
+        if (r < 0)
+                return r;
+        r = cgroup_parse_proc(text, &lines, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && !path; i++)
+                if (lines[i].hierarchy != 0 && strcmp(lines[i].controllers, controllers) == 0)
+                        path = strdup(lines[i].path);
+        cgroup_lines_free(lines, n);
+        if (!path)
+                return -ENOENT;
+        if (pidfd_is_alive(pidfd) != 1)
+                return -ESRCH;
+        *ret_path = TAKE_PTR(path);
         return 0;
 }
 
@@ -282,14 +390,22 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
 
         /* Most containers share our user namespace: their ids need no map. */
         struct stat st;
-        if (t->have_creds && ctx->user_ns_ino != 0 && fstatat(dirfd, "ns/user", &st, 0) >= 0 &&
-            st.st_ino == ctx->user_ns_ino) {
-                ns_uid = t->ruid;
-                ns_gid = t->rgid;
-        } else if (t->have_creds) {
-                if (io_read_proc_file_at(dirfd, "uid_map", 65536, &uid_map) >= 0)
-                        (void) identify_map_id(uid_map, t->ruid, &ns_uid);
-                if (io_read_proc_file_at(dirfd, "gid_map", 65536, &gid_map) >= 0)
+        bool have_ns = fstatat(dirfd, "ns/user", &st, 0) >= 0;
+        int64_t ns_root = -1;
+        if (have_ns && ctx->user_ns_ino != 0 && st.st_ino == ctx->user_ns_ino) {
+                ns_root = 0;
+                if (t->have_creds) {
+                        ns_uid = t->ruid;
+                        ns_gid = t->rgid;
+                }
+        } else if (have_ns) {
+                if (io_read_proc_file_at(dirfd, "uid_map", 65536, &uid_map) >= 0) {
+                        if (t->have_creds)
+                                (void) identify_map_id(uid_map, t->ruid, &ns_uid);
+                        /* Whose uid is root there: trust asks it of a collector that claims privilege. */
+                        (void) identify_map_root(uid_map, &ns_root);
+                }
+                if (t->have_creds && io_read_proc_file_at(dirfd, "gid_map", 65536, &gid_map) >= 0)
                         (void) identify_map_id(gid_map, t->rgid, &ns_gid);
         }
         if (pidfd_is_alive(pidfd) != 1)
@@ -297,6 +413,8 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
         t->ns_pid = ns_pid;
         t->ns_uid = ns_uid;
         t->ns_gid = ns_gid;
+        t->user_ns_ino = have_ns ? (uint64_t) st.st_ino : 0;
+        t->ns_root_uid = ns_root;
         return 0;
 }
 
@@ -304,7 +422,7 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
 {
         _cleanup_close_ int dirfd = -EBADF;
         _cleanup_free_ char *stat = NULL;
-        char exe[PATH_MAX];
+        char exe[PATH_MAX], root[PATH_MAX];
         bool signal_from_proc = false;
         int r;
 
@@ -337,7 +455,17 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
         ssize_t k = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
         if (k > 0) {
                 exe[k] = 0;
-                t->exe = strdup(exe);
+                t->host_exe = strdup(exe);
+                /*
+                 * The links read as paths from our root: a task that chroot()ed (or
+                 * a runtime that did it for it) names its executable relative to
+                 * its own root. Both links are only read, never followed.
+                 */
+                ssize_t kr = readlinkat(dirfd, "root", root, sizeof(root) - 1);
+                if (kr > 0 && t->host_exe) {
+                        root[kr] = 0;
+                        (void) identify_exe_in_root(t->host_exe, root, &t->exe);
+                }
         }
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);
@@ -346,13 +474,14 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
         if (r <= 0) {
                 /* Gone while we looked: keep the pidfd facts, drop what /proc said. */
                 free(t->exe);
-                t->exe = NULL;
+                free(t->host_exe);
+                t->exe = t->host_exe = NULL;
                 t->comm[0] = 0;
                 if (signal_from_proc)
                         t->signal = 0;
                 if (t->cgroup_v1) {
-                        free(t->cgroup_path);
-                        t->cgroup_path = NULL;
+                        t->cgroup_path = mfree_str(t->cgroup_path);
+                        t->cgroup_v1_controllers = mfree_str(t->cgroup_v1_controllers);
                         t->cgroup_v1 = false;
                 }
                 return 0;

@@ -47,6 +47,16 @@ bool route_matches(const struct route_match *m, const struct task_identity *t,
 {
         if (m->container >= 0 && (c != NULL) != (m->container == 1))
                 return false;
+        /*
+         * A rootless container's runtime, id and pod uid are names its owner chose: a route that
+         * selects by them was written for system containers, unless it says otherwise.
+         */
+        if (m->rootless == 1 && !(c && c->rootless))
+                return false;
+        if (m->rootless == 0 && c && c->rootless)
+                return false;
+        if (m->rootless < 0 && c && c->rootless && (m->runtimes != 0 || m->container_id || m->pod_uid))
+                return false;
         if (m->runtimes != 0 && (!c || !(m->runtimes & (1U << c->runtime))))
                 return false;
         if (m->container_id &&
@@ -65,7 +75,8 @@ bool route_matches(const struct route_match *m, const struct task_identity *t,
         }
         if (!glob_matches(m->comm, t->comm))
                 return false;
-        if (!glob_matches(m->exe, t->exe))
+        /* The host's view: a chroot cannot make its own /usr/sbin/sshd pass for the host's. */
+        if (!glob_matches(m->exe, t->host_exe))
                 return false;
         return names_match(m, c ? names : NULL);
 }

@@ -12,6 +12,7 @@
 #include "proxy/act/store.h"
 #include "proxy/base/log.h"
 #include "proxy/dump/finish.h"
+#include "proxy/dump/resolve.h"
 #include "proxy/dump/route.h"
 #include "proxy/dump/run.h"
 #include "proxy/intake/socket.h"
@@ -38,24 +39,22 @@ static struct act_result identify(struct dump *d, const struct dump_env *env)
         }
 
         (void) identify_from_proc(d->pidfd, &env->identify, &d->task);
-        if (d->task.cgroup_path) {
-                r = container_resolve(d->task.cgroup_path, &d->container);
-                d->in_container = r > 0;
-        }
+        /* Containers by cgroup ancestry and ownership, never by names alone (proxy/dump/resolve.c). */
+        const char *why = NULL;
+        r = resolve_task(&env->identify, d->pidfd, &d->task, &d->container, &why);
+        d->in_container = r > 0;
+        if (why)
+                log_info("%s: cgroup %s not verified (%s): a host task", d->id, d->task.cgroup_path, why);
         dump_set_state(d, DUMP_IDENTIFIED);
         return act_continue();
 }
 
-/* The container's key in the limits: whole, never cut. */
+/* The container's key in the limits: its cgroup (or a rootless owner), never its name. */
 static int limit_key(struct dump *d)
 {
         if (!d->in_container)
                 return 0;
-        if (asprintf(&d->limit_key, "%s/%s", runtime_to_string(d->container.runtime), d->container.id) < 0) {
-                d->limit_key = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return resolve_limit_key(&d->container, &d->limit_key);
 }
 
 /* A crash storm or loop in one container must not flood its collector, the host store or the workers. */

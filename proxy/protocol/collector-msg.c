@@ -56,6 +56,7 @@ void collector_request_done(struct collector_request *r)
         free(r->pod_uid);
         container_names_done(&r->names);
         free(r->host_cgroup);
+        free(r->host_exe);
         /* back to "nothing known", which for the ids is -1, not 0 */
         *r = (struct collector_request){
                 .pid = -1,
@@ -240,8 +241,9 @@ void collector_request_record(const struct collector_request *q, struct record_c
                 };
                 ret->container = c;
         }
-        ret->expose_host = q->host_pid >= 0 || q->host_cgroup;
+        ret->expose_host = q->host_pid >= 0 || q->host_cgroup || q->host_exe;
         ret->host_cgroup = q->host_cgroup;
+        ret->host_exe = q->host_exe;
 }
 
 int collector_answer_format(const struct collector_answer *a, char **ret, size_t *ret_len)
@@ -555,7 +557,8 @@ int collector_request_parse(const char *buf, size_t len, struct collector_reques
             (r = field_string(obj, "cmdline", COLLECTOR_MSG_MAX, &req.cmdline)) < 0 ||
             (r = field_string(obj, "time", RECV_STRING_MAX, &req.time)) < 0 ||
             (r = field_string(obj, "mode", RECV_STRING_MAX, &req.mode)) < 0 ||
-            (r = field_string(obj, "host_cgroup", RECV_STRING_MAX, &req.host_cgroup)) < 0)
+            (r = field_string(obj, "host_cgroup", RECV_STRING_MAX, &req.host_cgroup)) < 0 ||
+            (r = field_string(obj, "host_exe", RECV_STRING_MAX, &req.host_exe)) < 0)
                 return r;
 
         if ((r = field_uint(obj, "max_bytes", &req.max_bytes)) < 0 ||

@@ -44,6 +44,7 @@ struct collector_request {
         uint64_t deadline_ms; /* milliseconds left before dump_timeout */
         int64_t host_pid;     /* only with expose_host; -1 absent */
         char *host_cgroup;    /* only with expose_host */
+        char *host_exe;       /* only with expose_host */
 };
 
 /* Message 2, collector -> proxy. */

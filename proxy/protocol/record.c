@@ -90,6 +90,11 @@ void record_write_details(struct jsonw *w, const struct dump_record *r, const st
         put_string(w, "cmdline", r->cmdline, lim->cmdline_max);
 }
 
+void record_write_host_exe(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim)
+{
+        put_string(w, "host_exe", r->host_exe, lim->string_max);
+}
+
 void record_write_result(struct jsonw *w, const struct dump_record *r)
 {
         if (!r->kept)
@@ -106,4 +111,5 @@ void record_write_exposed(struct jsonw *w, const struct dump_record *r, const st
                 return;
         put_id(w, "host_pid", r->host_ids.pid);
         put_string(w, "host_cgroup", r->host_cgroup, lim->string_max);
+        record_write_host_exe(w, r, lim);
 }

@@ -52,7 +52,8 @@ struct dump_record {
         struct record_ids host_ids; /* as the host sees the task */
         struct record_ids ns_ids;   /* as its own namespaces see it */
         const char *comm;
-        const char *exe;
+        const char *exe;      /* as the task names it, inside its root; NULL unknown */
+        const char *host_exe; /* as the host sees it: the host's documents, or exposed */
         const char *cmdline;
         int signal;                               /* 0 unknown */
         const struct record_container *container; /* NULL: a host task */
@@ -81,7 +82,9 @@ void record_write_task(struct jsonw *w, const struct dump_record *r, enum record
 void record_write_details(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
 /* bytes, truncated, cut: once a core is kept. */
 void record_write_result(struct jsonw *w, const struct dump_record *r);
-/* host_pid and host_cgroup, when exposed. */
+/* host_exe, always in the host's own documents (the event line excepted). */
+void record_write_host_exe(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
+/* host_pid, host_cgroup and host_exe, when exposed. */
 void record_write_exposed(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
 
 /* Where to cut s so that it is at most max bytes and does not split a UTF-8 sequence. */

@@ -13,6 +13,9 @@
  *   cdp-test-peer send-here ADDRESS FILE   the same without entering a namespace
  *   cdp-test-peer cgroup-id DIR            prints the cgroup id of a cgroup2 directory
  *   cdp-test-peer cgroup-path ID           prints the cgroup2 path of an id
+ *   cdp-test-peer cgroup-walk MOUNT PATH ID
+ *                                          walks PATH below the hierarchy mounted at MOUNT (ID: the
+ *                                          cgroup it must end at, 0 none); prints "id uid" per level
  *   cdp-test-peer cgroup-lines PID         prints /proc/PID/cgroup as parsed: H|controllers|path
  *   cdp-test-peer pattern-install PATH request|plain
  *                                          installs a socket pattern, prints what was installed,
@@ -27,7 +30,11 @@
  *                                          after message 3), fail-unread (takes the dump, reads nothing,
  *                                          answers message 4 {"error":"quota","consumed":false}),
  *                                          fail-partial (reads 4 KiB, then answers an error with those
- *                                          bytes); prints one line per connection
+ *                                          bytes), keep (a good one: reads the dump to its
+ *                                          end, answers {"bytes": N}, prints kept=N; it keeps its
+ *                                          capabilities, unlike coredump-collector), handoff:UID (keep,
+ *                                          but a child that switched to UID answers for the listener);
+ *                                          prints one line per connection
  */
 
 #include <errno.h>
@@ -39,6 +46,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "kernel/cgroup.h"
@@ -176,6 +185,49 @@ static void collector_fail(int conn, int *fds, size_t n_fds, bool partial)
         safe_close(conn);
 }
 
+/* One good session: message 1 read, accept, the dump read to its end, message 4. */
+static void keep_session(int conn, char *buf, size_t size)
+{
+        static const char yes[] = "{\"accept\":true}";
+        char result[64];
+        int fds[4];
+        size_t n_fds = 0;
+        uint64_t total = 0;
+
+        (void) fdpass_send(conn, yes, sizeof(yes) - 1, NULL, 0);
+        if (fdpass_recv(conn, buf, size, fds, ARRAY_SIZE(fds), &n_fds, 0) < 0 || n_fds == 0) {
+                printf("kept=-1\n");
+                fflush(stdout);
+                return;
+        }
+        for (;;) {
+                ssize_t k = read(fds[0], buf, size);
+                if (k <= 0)
+                        break;
+                total += (uint64_t) k;
+        }
+        close_many(fds, n_fds);
+        int len = snprintf(result, sizeof(result), "{\"bytes\":%llu}", (unsigned long long) total);
+        (void) fdpass_send(conn, result, (size_t) len, NULL, 0);
+        printf("kept=%llu\n", (unsigned long long) total);
+        fflush(stdout);
+}
+
+/* handoff: the listener's child, as another uid, answers and takes the dump. */
+static void handoff_session(int conn, uid_t uid, char *buf, size_t size)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                        _exit(1);
+                keep_session(conn, buf, size);
+                _exit(0);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, NULL, 0);
+}
+
 static int do_collector(const char *address, const char *mode)
 {
         struct sockaddr_un sa;
@@ -212,6 +264,16 @@ static int do_collector(const char *address, const char *mode)
                 }
                 if (strcmp(mode, "garbage") == 0) {
                         (void) fdpass_send(conn, "\x01\x02 not json", 11, NULL, 0);
+                        continue;
+                }
+                if (strcmp(mode, "keep") == 0) {
+                        keep_session(conn, buf, sizeof(buf));
+                        safe_close(conn);
+                        continue;
+                }
+                if (strncmp(mode, "handoff:", 8) == 0) {
+                        handoff_session(conn, (uid_t) atoi(mode + 8), buf, sizeof(buf));
+                        safe_close(conn);
                         continue;
                 }
                 static const char yes[] = "{\"accept\":true}";
@@ -264,6 +326,21 @@ int main(int argc, char **argv)
                 if (r < 0)
                         return fail("cgroup-path", r);
                 printf("%s\n", path);
+                return 0;
+        }
+        if (argc == 5 && strcmp(argv[1], "cgroup-walk") == 0) {
+                _cleanup_free_ struct cgroup_level *levels = NULL;
+                _cleanup_close_ int mfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                size_t n = 0;
+                int r;
+                if (mfd < 0)
+                        return fail("open", negative_errno());
+                r = cgroup_walk(mfd, argv[3], strtoull(argv[4], NULL, 10), &levels, &n);
+                if (r < 0)
+                        return fail("cgroup-walk", r);
+                for (size_t i = 0; i < n; i++)
+                        printf("%llu %u %.*s\n", (unsigned long long) levels[i].id, levels[i].uid,
+                               (int) levels[i].end, argv[3]);
                 return 0;
         }
         if (argc == 3 && strcmp(argv[1], "cgroup-lines") == 0) {

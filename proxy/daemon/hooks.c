@@ -19,6 +19,7 @@
 #include "kernel/cleanup.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/state.h"
+#include "proxy/dump/resolve.h"
 #include "proxy/dump/container.h"
 #include "proxy/names/names.h"
 
@@ -27,7 +28,7 @@ static int container_of(struct daemon *m, int pidfd, struct container_info *ret,
                         uint64_t *ret_cgroup_id, const char **ret_why)
 {
         _cleanup_(identify_done) struct task_identity t = { .proc_dir_fd = -EBADF };
-        _cleanup_free_ char *path = NULL, *v2 = NULL;
+        _cleanup_free_ char *path = NULL;
         int r;
 
         if (pidfd < 0) {
@@ -44,18 +45,21 @@ static int container_of(struct daemon *m, int pidfd, struct container_info *ret,
                 *ret_why = "the process's cgroup cannot be read";
                 return 0;
         }
-        r = container_resolve(path, ret);
+        t.cgroup_path = TAKE_PTR(path);
+        /* The same ancestry walk as a crashing task's: no container on the strength of a name. */
+        r = resolve_task(&m->env.identify, pidfd, &t, ret, ret_why);
         if (r < 0)
                 return r;
         if (r == 0) {
-                *ret_why = "the process is in no container's cgroup";
+                if (!*ret_why)
+                        *ret_why = "the process is in no container's cgroup";
                 return 0;
         }
-        /* A cgroup2 id tells when the container is gone; a v1 path (the v2 root) does not. */
-        *ret_cgroup_id = 0;
-        if (m->cgroup2_fd >= 0 && cgroup_id_to_path(m->cgroup2_fd, m->cgroup2_path, t.cgroup_id, &v2) >= 0 &&
-            strcmp(v2, path) == 0)
-                *ret_cgroup_id = t.cgroup_id;
+        /* The container's own cgroup: its id tells when the container is gone (0 on cgroup v1). */
+        *ret_cgroup_id = ret->cgroup_id;
+        path = strdup(t.cgroup_path);
+        if (!path)
+                return -ENOMEM;
         *ret_path = TAKE_PTR(path);
         return 1;
 }
@@ -127,22 +131,22 @@ int hooks_handle(void *userdata, const struct control_request *q, int pidfd, cha
         return control_reply_format(&rep, ret, ret_len);
 }
 
-/* A registration kept by an earlier run: its cgroup must still be that container's. */
+/*
+ * A registration kept by an earlier run: its container's cgroup must still be
+ * there. A cgroup id is never given to another cgroup, so the id alone says
+ * it is the same container.
+ */
 static bool still_there(void *userdata, enum container_runtime runtime, const char *id, uint64_t cgroup_id)
 {
         struct daemon *m = userdata;
         _cleanup_free_ char *path = NULL;
-        struct container_info c = {};
-        bool same;
 
+        (void) runtime;
+        (void) id;
         if (cgroup_id == 0)
                 return true; /* cgroup v1 only: kept until poststop, or the table's bound */
-        if (m->cgroup2_fd < 0 || cgroup_id_to_path(m->cgroup2_fd, m->cgroup2_path, cgroup_id, &path) < 0 ||
-            container_resolve(path, &c) <= 0)
-                return false;
-        same = c.runtime == runtime && strcmp(c.id, id) == 0;
-        container_info_done(&c);
-        return same;
+        return m->cgroup2_fd >= 0 &&
+               cgroup_id_to_path(m->cgroup2_fd, m->cgroup2_path, cgroup_id, &path) >= 0;
 }
 
 int hooks_open(struct daemon *m)

@@ -127,11 +127,17 @@ static void look_up_names(struct dump *d, const struct dump_env *env)
         const struct names_query q = {
                 .runtime = d->container.runtime,
                 .id = d->container.id,
-                .cgroup_id = d->task.cgroup_v1 ? 0 : d->task.cgroup_id,
+                /* The container's own cgroup, as its hook registered it (0 on cgroup v1). */
+                .cgroup_id = d->container.cgroup_id,
         };
         int r;
 
-        if (!d->in_container || !env->names)
+        /*
+         * A rootless container's runtime and id are names its owner chose: looking
+         * them up in the system runtimes' state would lend it another container's
+         * names (and labels that select routes).
+         */
+        if (!d->in_container || d->container.rootless || !env->names)
                 return;
         r = names_lookup(env->names, d->setup->config, &q, &d->names);
         if (r < 0)

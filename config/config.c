@@ -46,10 +46,10 @@ static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", 
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
 static const char *const route_keys[] = { "name",  "match",      "action",      "address",      "fallback",
                                           "trust", "pass_pidfd", "expose_host", "collector_uid" };
-static const char *const match_keys[] = { "container",     "rootless", "runtime",        "container_id",
-                                          "pod_uid",       "cgroup",   "comm",           "exe",
-                                          "uid",           "pod_namespace", "pod_name", "container_name",
-                                          "image",         "labels",   "annotations" };
+static const char *const match_keys[] = { "container", "rootless",      "runtime",    "container_id",
+                                          "pod_uid",   "cgroup",        "comm",       "exe",
+                                          "uid",       "pod_namespace", "pod_name",   "container_name",
+                                          "image",     "labels",        "annotations" };
 
 static void route_done(struct route *r)
 {

@@ -177,7 +177,8 @@ int cgroup2_find_mount_in(const char *mountinfo, char **ret_path)
                  * container's own /sys/fs/cgroup, say) would turn every id into a path
                  * relative to that subtree, or into nothing.
                  */
-                if (mountinfo_parse_line(p, eol, &l) && l.whole && field_is(l.fstype, l.fstype_len, "cgroup2")) {
+                if (mountinfo_parse_line(p, eol, &l) && l.whole &&
+                    field_is(l.fstype, l.fstype_len, "cgroup2")) {
                         char *path = unescape_mountinfo(l.mountpoint, l.mountpoint_len);
                         if (!path)
                                 return -ENOMEM;
@@ -209,7 +210,8 @@ int cgroup1_find_mounts_in(const char *mountinfo, struct cgroup1_mount **ret, si
                 const char *eol = strchrnul(p, '\n');
                 struct mountinfo_line l;
 
-                if (mountinfo_parse_line(p, eol, &l) && l.whole && field_is(l.fstype, l.fstype_len, "cgroup")) {
+                if (mountinfo_parse_line(p, eol, &l) && l.whole &&
+                    field_is(l.fstype, l.fstype_len, "cgroup")) {
                         struct cgroup1_mount *nm = realloc(m, (n + 1) * sizeof(*m));
                         if (!nm)
                                 goto oom;

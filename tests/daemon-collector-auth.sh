@@ -15,14 +15,14 @@ t_require_cmd jq unshare nsenter setpriv
 t_core_pattern_save
 
 FAKE=$T_HELPERS/cdp-fake-proxy
-top="cdp-test.$$"
+
 
 # new_pod: a pod slice with a holder (the pod's network and pid namespaces) and three container
 # cgroups: SIDE_CG (the collector's), APP_CG (what crashes), EVIL_CG (a hostile process of the pod).
 new_pod() {
 	local uid
 	uid=$(t_uuid)
-	POD_CG="$top/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid//-/_}.slice"
+	POD_CG="kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid//-/_}.slice"
 	t_cgroup_make "$CG2" "$POD_CG/cri-containerd-$(t_hex64).scope" || return 1
 	t_container_start "$T_CG" || return 1
 	POD_HOLDER=$T_HOLDER

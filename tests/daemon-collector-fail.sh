@@ -11,7 +11,7 @@ t_require_cgroup2
 t_require_cmd jq unshare nsenter
 t_core_pattern_save
 
-top="cdp-test.$$"
+
 t_tmpdir
 d=$T_TMP
 t_proxy_config "$d" request '[
@@ -21,7 +21,7 @@ t_ok "daemon starts" t_proxy_start "$d"
 
 # new_container MODE: a docker container running a collector of that mode; sets HOLDER and CG.
 new_container() {
-	t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG" || return 1
+	t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG" || return 1
 	HOLDER=$T_HOLDER
 	CG=$T_CG
 	t_container_run "$HOLDER" "$CG" "$T_HELPERS/cdp-test-peer" collector @coredump-collector "$1" \

@@ -46,7 +46,7 @@ t_is "$(printf '%s\n' "$res" | sed -n 's/^answer=//p')" eof "a process of its pi
 
 # The same collector in a pid namespace of its own (as a Kubernetes sidecar): the task is out of sight.
 id=$(t_hex64)
-t_cgroup_make "$CG2" "cdp-test.$$/system.slice/docker-$id.scope"
+t_cgroup_make "$CG2" "system.slice/docker-$id.scope"
 cg=$T_CG
 t_container_start "$cg"
 nsenter -t "$T_HOLDER" -n -- unshare --pid --fork --mount --mount-proc sh -c \

@@ -14,7 +14,7 @@ t_require_cgroup2
 t_require_cmd jq unshare nsenter
 t_core_pattern_save
 
-top="cdp-test.$$"
+
 t_tmpdir
 d=$T_TMP
 t_proxy_config "$d" request '[
@@ -23,7 +23,7 @@ t_proxy_config "$d" request '[
 	'"limits": { "max_concurrent": 1, "dump_timeout": "1s", "collector_timeout": "2s" }'
 t_ok "daemon starts" t_proxy_start "$d"
 
-t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG"
+t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG"
 holder=$T_HOLDER
 cg=$T_CG
 t_container_run "$holder" "$cg" "$T_HELPERS/cdp-test-peer" collector @coredump-collector silent >"$d/silent.out" 2>&1 &

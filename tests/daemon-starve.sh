@@ -13,7 +13,7 @@ t_require_cgroup2
 t_require_cmd jq unshare nsenter
 t_core_pattern_save
 
-top="cdp-test.$$"
+
 t_tmpdir
 d=$T_TMP
 t_proxy_config "$d" request '[
@@ -24,7 +24,7 @@ t_ok "daemon starts" t_proxy_start "$d"
 
 # new_container: a docker container; sets HOLDER and CG.
 new_container() {
-	t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG" || return 1
+	t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG" || return 1
 	HOLDER=$T_HOLDER
 	CG=$T_CG
 }

@@ -156,14 +156,22 @@ t_cleanup() {
 			sleep 0.05
 		done
 	done
+	local handoff=()
 	for ((i = ${#T_CGROUPS[@]} - 1; i >= 0; i--)); do
 		local d=${T_CGROUPS[i]}
 		for _ in $(seq 1 100); do
 			rmdir "$d" 2>/dev/null && break
 			[ -d "$d" ] || break
+			# Another test's cgroups below a parent we made (kubepods.slice, system.slice
+			# are shared): whoever finishes last removes it (t_cgroup_handoff).
+			if [ -n "$(find "$d" -mindepth 1 -maxdepth 1 -type d -print -quit 2>/dev/null)" ]; then
+				handoff+=("$d")
+				break
+			fi
 			sleep 0.05
 		done
 	done
+	t_cgroup_handoff "${handoff[@]}"
 	for ((i = ${#T_AT_EXIT[@]} - 1; i >= 0; i--)); do
 		eval "${T_AT_EXIT[i]}"
 	done
@@ -185,6 +193,25 @@ t_cleanup() {
 		wait "$T_LOCKER" 2>/dev/null
 	fi
 }
+# t_cgroup_handoff [DIR...]: cgroups we made that other tests still use are
+# listed in a shared file; every test's cleanup then removes those that have
+# become empty, deepest first, so the last test out leaves nothing behind.
+t_cgroup_handoff() {
+	local list=/run/coredump-proxy-tests.cgroups d
+	(
+		flock 8
+		{ [ -f "$list" ] && cat "$list"; printf '%s\n' "$@"; } | awk 'NF' | sort -u |
+			awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2- >"$list.new"
+		: >"$list"
+		while IFS= read -r d; do
+			[ -d "$d" ] || continue
+			rmdir "$d" 2>/dev/null || printf '%s\n' "$d" >>"$list"
+		done <"$list.new"
+		rm -f "$list.new"
+		[ -s "$list" ] || rm -f "$list"
+	) 8>/run/coredump-proxy-tests.cgroups.lock
+}
+
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 

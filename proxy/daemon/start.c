@@ -189,8 +189,9 @@ static void find_host_netns(struct daemon *m)
         int r;
 
         /* The fault: as outside the host's pid namespace on a kernel before 6.18. */
-        r = fault_hit("host-netns-unknown") ? -ENOENT
-                                             : netns_find_initial(&m->env.host_netns, &m->host_netns_found_by);
+        r = fault_hit("host-netns-unknown")
+                    ? -ENOENT
+                    : netns_find_initial(&m->env.host_netns, &m->host_netns_found_by);
         if (r < 0) {
                 m->env.host_netns = 0;
                 m->host_netns_found_by = NULL;

@@ -8,7 +8,7 @@
 #include "kernel/io.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/daemon/inflight.h"
-#include "proxy/daemon/pattern.h"
+#include "proxy/daemon/keeper.h"
 #include "proxy/daemon/workers.h"
 #include "proxy/dump/env.h"
 #include "proxy/dump/setup.h"
@@ -18,7 +18,8 @@ struct accounting;
 
 struct daemon {
         const struct daemon_options *options;
-        struct proxy_setup *setup; /* the loop's: swapped whole by a reload */
+        struct config *initial_config; /* loaded before the keeper forked us: start-up takes it */
+        struct proxy_setup *setup;     /* the loop's: swapped whole by a reload */
         struct dump_env env;
         struct worker_pool *pool;
         struct inflight inflight;
@@ -31,7 +32,7 @@ struct daemon {
         char *cgroup2_path;
         char *socket_path;
 
-        struct pattern_hold pattern;
+        struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
 
         int control_fd;
         char *control_path;

@@ -14,6 +14,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
+#include "proxy/base/procaccess.h"
 #include "proxy/dump/identify.h"
 
 #define CMDLINE_MAX 4096
@@ -315,9 +316,9 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
                 (void) identify_parse_nspid(status, &ns_pid);
 
         /* Most containers share our user namespace: their ids need no map. */
-        struct stat st;
-        if (t->have_creds && ctx->user_ns_ino != 0 && fstatat(dirfd, "ns/user", &st, 0) >= 0 &&
-            st.st_ino == ctx->user_ns_ino) {
+        uint64_t user_ns_ino;
+        if (t->have_creds && ctx->user_ns_ino != 0 && procaccess_userns_ino(dirfd, &user_ns_ino) >= 0 &&
+            user_ns_ino == ctx->user_ns_ino) {
                 ns_uid = t->ruid;
                 ns_gid = t->rgid;
         } else if (t->have_creds) {
@@ -338,7 +339,6 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
 {
         _cleanup_close_ int dirfd = -EBADF;
         _cleanup_free_ char *stat = NULL;
-        char exe[PATH_MAX];
         bool signal_from_proc = false;
         int r;
 
@@ -353,8 +353,11 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 return 0;
         }
 
-        /* stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal. */
-        if (io_read_proc_file_at(dirfd, "stat", 4096, &stat) >= 0) {
+        /*
+         * stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal
+         * (only for a reader that passes a ptrace check: procaccess).
+         */
+        if (procaccess_stat(dirfd, &stat) >= 0) {
                 const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
                 int sig;
 
@@ -368,11 +371,7 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                         signal_from_proc = true;
                 }
         }
-        ssize_t k = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
-        if (k > 0) {
-                exe[k] = 0;
-                t->exe = strdup(exe);
-        }
+        (void) procaccess_exe(dirfd, &t->exe);
         read_cmdline(dirfd, t);
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);

@@ -24,7 +24,7 @@ t_proxy_config "$d" request '[{"name":"host","match":{},"action":"store"}]'
 t_ok "daemon starts (request)" t_proxy_start "$d"
 keeper=$T_PROXY_PID
 daemon=$(t_proxy_daemon)
-t_ok "the keeper has one child, the daemon ($daemon)" test -n "$daemon"
+t_ok "the keeper has one child, the daemon ($daemon)" test "$daemon" != "$keeper"
 t_is "$(readlink "/proc/$daemon/exe")" "$(readlink -f "$T_PROXY")" "the daemon is the same program"
 t_is "$(status_field "$keeper" CapEff)" "$KEEPER_CAPS" "the keeper keeps CAP_SYS_PTRACE only"
 t_is "$(status_field "$keeper" CapBnd)" "$KEEPER_CAPS" "the keeper's bounding set is reduced too"

@@ -98,8 +98,10 @@ static void on_message(struct keeper *k)
         }
         switch (c) {
         case KEEPER_INSTALL:
-                /* Once, at start-up, before the daemon reads anything from outside; only if asked on the
-                 * command line. */
+                /*
+                 * Only with --install-pattern, and once: at start-up, before the
+                 * daemon has read anything from outside.
+                 */
                 if (!k->install) {
                         reply.error = -EPERM;
                         break;

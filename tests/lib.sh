@@ -441,6 +441,30 @@ t_proxy_stop() {
 	wait "$T_PROXY_PID"
 }
 
+# t_proxy_daemon: the pid of the daemon proper. T_PROXY_PID is its keeper, the
+# process that was started (it holds core_pattern and forwards signals); the
+# daemon that serves dumps is the keeper's only child. A daemon without a
+# keeper (an older build) is its own: a test then fails rather than hangs.
+t_proxy_daemon() {
+	local c
+	c=$(awk '{ print $1 }' "/proc/$T_PROXY_PID/task/$T_PROXY_PID/children" 2>/dev/null)
+	echo "${c:-$T_PROXY_PID}"
+}
+
+# t_gone PID: the process has exited (a zombie counts: its files are closed).
+t_gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
+# t_proxy_kill: SIGKILL of the keeper, as an OOM kill or `kill -9` of the
+# service would do; the daemon dies with it (PR_SET_PDEATHSIG). Returns once
+# both are gone, so that a new daemon finds the socket's lock free.
+t_proxy_kill() {
+	local child
+	child=$(t_proxy_daemon)
+	kill -KILL "$T_PROXY_PID" 2>/dev/null
+	wait "$T_PROXY_PID" 2>/dev/null
+	t_wait_for 10 t_gone "$child"
+}
+
 # t_event DIR COMM: waits for the event line of the crash named COMM and prints it.
 t_event() {
 	local f=$1/events.jsonl

@@ -29,6 +29,7 @@
 #include "proxy/act/trust.h"
 #include "proxy/act/watch.h"
 #include "proxy/base/log.h"
+#include "proxy/base/procaccess.h"
 #include "proxy/intake/socket.h"
 #include "proxy/protocol/collector-msg.h"
 
@@ -56,9 +57,9 @@ static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, s
         /* Only reached with proc_valid: identify kept /proc/<pid>, bound to the task. */
         if (!d->task.have_proc_dir)
                 return -ESRCH;
-        root = openat(d->task.proc_dir_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        root = procaccess_root(d->task.proc_dir_fd);
         if (root < 0)
-                return negative_errno();
+                return root;
         if (pidfd_is_alive(d->pidfd) != 1)
                 return -ESRCH;
 
@@ -123,7 +124,7 @@ static struct act_result locate(struct dump *d, const struct dump_env *env, int 
                 return act_fallback(REASON_HOST_TASK);
         if (!d->task.proc_valid)
                 return act_fallback(REASON_TASK_GONE);
-        netns = pidfd_get_namespace(d->pidfd, PIDFD_GET_NET_NAMESPACE);
+        netns = procaccess_netns(d->pidfd);
         if (netns < 0 || identify_namespace_facts(d->pidfd, &env->identify, &d->task) < 0)
                 return act_fallback(REASON_TASK_GONE);
         /* The ids the collector sees are known now. */

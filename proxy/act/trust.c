@@ -14,6 +14,7 @@
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
 #include "proxy/act/trust.h"
+#include "proxy/base/procaccess.h"
 #include "proxy/base/fault.h"
 #include "proxy/dump/resolve.h"
 
@@ -72,8 +73,7 @@ static int privileged_over(const struct task_identity *t, const struct identify_
 {
         _cleanup_close_ int dirfd = -EBADF;
         _cleanup_free_ char *status = NULL;
-        uint64_t caps = 0;
-        struct stat st;
+        uint64_t caps = 0, user_ns_ino = 0;
         bool in_task_ns, in_initial_ns;
         int r;
 
@@ -85,17 +85,19 @@ static int privileged_over(const struct task_identity *t, const struct identify_
                 r = identify_parse_cap_eff(status, &caps);
         if (r < 0)
                 return r;
-        if (fstatat(dirfd, "ns/user", &st, 0) < 0)
-                return negative_errno();
+        /* Behind a ptrace check, which Landlock fails for us: the keeper reads it (procaccess). */
+        r = procaccess_userns_ino(dirfd, &user_ns_ino);
+        if (r < 0)
+                return r;
         if (pidfd_is_alive(pidfd) != 1)
                 return -ESRCH;
 
         if (!(caps & (UINT64_C(1) << CAP_SYS_PTRACE)))
                 return 0;
         /* Its euid as we see it must be the one that is 0 in that namespace. */
-        in_task_ns = t->user_ns_ino != 0 && (uint64_t) st.st_ino == t->user_ns_ino && t->ns_root_uid >= 0 &&
+        in_task_ns = t->user_ns_ino != 0 && user_ns_ino == t->user_ns_ino && t->ns_root_uid >= 0 &&
                      (int64_t) p->euid == t->ns_root_uid;
-        in_initial_ns = st.st_ino == USER_NS_INIT_INO_COMPAT &&
+        in_initial_ns = user_ns_ino == USER_NS_INIT_INO_COMPAT &&
                         ctx->user_ns_ino == USER_NS_INIT_INO_COMPAT && p->euid == 0;
         return in_task_ns || in_initial_ns;
 }

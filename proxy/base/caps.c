@@ -18,30 +18,53 @@
 #define CAP_BIT(c) (UINT64_C(1) << (c))
 
 /*
- * What the proxy keeps once it serves dumps. It stays uid 0, so what it
- * owns itself (its socket, store, event log, and core_pattern, which the
- * kernel checks by euid) needs no capability; these are for other users'
- * tasks and files:
+ * What the daemon keeps once it serves dumps. It stays uid 0, so what it
+ * owns itself (its socket, store and event log) needs no capability; these
+ * are for other users' tasks and files. Each was checked against what the
+ * daemon does after start-up (issue 9); none lets it write outside its
+ * directories: Landlock (confine.c) stops the file writes that uid 0 and
+ * CAP_DAC_OVERRIDE would otherwise allow, and the seccomp filter the
+ * administrative calls that CAP_SYS_ADMIN would.
  */
 static const uint64_t proxy_keep =
-        /* setns() into a container's network namespace, to reach its collector there. */
+        /*
+         * setns() into a container's network namespace, to reach its
+         * collector there: the kernel asks for CAP_SYS_ADMIN both in our
+         * user namespace and in the one that owns the target namespace.
+         */
         CAP_BIT(CAP_SYS_ADMIN) |
         /*
          * Ptrace access checks on tasks of other users, and on root tasks
-         * whose capabilities are not a subset of ours (most of them):
-         * /proc/<pid>/exe and /proc/<pid>/root, PIDFD_GET_NET_NAMESPACE.
+         * whose capabilities are not a subset of ours (most of them, once
+         * ours are reduced): /proc/<pid>/exe and /proc/<pid>/root,
+         * PIDFD_GET_NET_NAMESPACE.
          */
         CAP_BIT(CAP_SYS_PTRACE) |
-        /* open_by_handle_at() on the cgroup2 mount turns a cgroup id into its path. */
+        /* open_by_handle_at() on the cgroup2 mount turns a cgroup id into its path (read-only: sandbox.c).
+         */
         CAP_BIT(CAP_DAC_READ_SEARCH) |
-        /* connect() needs write access to a collector's socket inode, owned by a container user. */
+        /*
+         * connect() needs write access to a collector's socket inode, owned by
+         * a container user (mode 0600). Landlock does not confine connecting
+         * to a socket, only creating files.
+         */
         CAP_BIT(CAP_DAC_OVERRIDE);
 /*
  * Not CAP_NET_ADMIN: since 6.6 the proc connector's process events need
  * none (and socket dumps need 6.16); its socket is set up, receive buffer
  * (SO_RCVBUFFORCE) included, before capabilities are reduced. Not CAP_KILL:
- * liveness checks use PIDFD_GET_INFO, which checks no permission.
+ * liveness checks use PIDFD_GET_INFO, which checks no permission. Not
+ * CAP_SETPCAP, CAP_CHOWN, CAP_FOWNER: the store's files are created by us.
  */
+
+/*
+ * The keeper (proxy/daemon/keeper.c) writes core_pattern and a file in the
+ * socket's directory, both root's, and signals its own child: uid 0 needs
+ * no capability for any of it. It answers the daemon's ptrace-checked
+ * questions about crashing tasks (proxy/base/procaccess.c), which need
+ * CAP_SYS_PTRACE for the same reason as above; nothing else.
+ */
+static const uint64_t keeper_keep = CAP_BIT(CAP_SYS_PTRACE);
 
 /* The collector only accepts on its own socket and writes into its own directory. */
 static const uint64_t collector_keep = 0;
@@ -178,6 +201,11 @@ static int reduce(uint64_t keep, bool bounding_required)
 int caps_reduce_proxy(void)
 {
         return reduce(proxy_keep, true);
+}
+
+int caps_reduce_keeper(void)
+{
+        return reduce(keeper_keep, true);
 }
 
 int caps_reduce_collector(void)

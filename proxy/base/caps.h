@@ -2,10 +2,12 @@
 #pragma once
 
 /*
- * Drops every capability the daemon does not use, from the bounding set
+ * Drops every capability a program does not use, from the bounding set
  * and from the permitted/effective sets, once start-up is done. The daemon
- * keeps running as uid 0; only the capabilities listed in caps.c remain.
+ * and its keeper keep running as uid 0; only the capabilities listed in
+ * caps.c remain (none for the keeper and the collector).
  */
 
 int caps_reduce_proxy(void);
+int caps_reduce_keeper(void);
 int caps_reduce_collector(void);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -22,6 +24,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
  * widened it, and garbage above them cannot change what the kernel sees.
  */
 #define LOW32 UINT64_C(0xffffffff)
+
+/* open_by_handle_at() flags that could write, create, or open something other than a directory. */
+#define HANDLE_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_DIRECTORY)
 
 /* clone() flags that would put a new task into new namespaces. */
 #define CLONE_NAMESPACES                                                                           \
@@ -57,10 +62,10 @@ static const char *const group_time[] = {
 };
 
 /*
- * Signals: workers start with every signal blocked; the fatal-signal
- * handler (proxy/daemon/pattern.c) resets the action and re-raises; a handler that
- * returns does so through rt_sigreturn; a sleep interrupted by a stop
- * signal restarts. tgkill has a rule of its own.
+ * Signals: workers start with every signal blocked; abort() and the
+ * keeper's fatal-signal handler (proxy/daemon/pattern.c) reset the action
+ * and re-raise; a handler that returns does so through rt_sigreturn; a
+ * sleep interrupted by a stop signal restarts. tgkill has a rule of its own.
  */
 static const char *const group_signals[] = {
         "rt_sigaction",
@@ -110,14 +115,16 @@ static const char *const group_random[] = {
 };
 
 /*
- * The proxy's files beyond the store: SIGHUP reloads the config (json-c;
- * glibc's qsort of a large array asks sysinfo for the memory size), reopens
- * the event log and the store (mkdir -p, realpath); SIGTERM writes
- * core_pattern back and unlinks the socket, the control socket and the
- * saved pattern.
+ * The proxy's files beyond the store: SIGHUP reloads the config (whether
+ * the file exists; json-c; glibc's qsort of a large array asks sysinfo for
+ * the memory size); a cgroup's path is read back from /proc/self/fd/N;
+ * SIGTERM unlinks the socket and the control socket. Not mkdir or getcwd
+ * (realpath) any more: a reload keeps the store and the event log it
+ * started with (proxy/daemon/reload.c), and core_pattern and the saved
+ * pattern are the keeper's.
  */
 static const char *const group_proxy_files[] = {
-        "mkdir", "mkdirat", "access", "faccessat", "readlink", "getcwd", "unlink", "sysinfo",
+        "access", "faccessat", "readlink", "unlink", "sysinfo",
 };
 
 /*
@@ -141,16 +148,35 @@ static const char *const group_proxy_sockets[] = {
 };
 
 /*
- * pidfds and namespaces: the task's /proc/<pid>/exe link, a cgroup id to
- * its path (open_by_handle_at on cgroup2, readlink of /proc/self/fd/N) and
- * the ids of the directories on that path (name_to_handle_at), a
- * path address resolved inside the container (openat2 RESOLVE_IN_ROOT),
- * and a pidfd for a crash the proc connector announces (lost-dump
- * accounting asks whether the task was dumpable). ioctl and setns have
- * rules of their own.
+/*
+ * pidfds and namespaces: a cgroup id to its path (open_by_handle_at on
+ * cgroup2, readlink of /proc/self/fd/N) and the ids of the directories on
+ * that path (name_to_handle_at), a path address resolved inside the
+ * container (openat2 RESOLVE_IN_ROOT), and a pidfd for a crash the proc
+ * connector announces (lost-dump accounting asks whether the task was
+ * dumpable). ioctl, setns and open_by_handle_at have rules of their own.
+ * Not readlinkat: the task's exe link is ptrace-checked, which Landlock
+ * fails, so the keeper reads it (proxy/base/procaccess.c).
  */
 static const char *const group_proxy_pidfd[] = {
-        "readlinkat", "open_by_handle_at", "name_to_handle_at", "openat2", "pidfd_open",
+        "name_to_handle_at",
+        "openat2",
+        "pidfd_open",
+};
+
+/*
+ * The keeper: reads one byte per request from the daemon and answers;
+ * reads and writes core_pattern, writes, reads back and unlinks the saved
+ * pattern (lstat of the socket path's components first; the saved one
+ * must be ours: geteuid); waits for the daemon on a signalfd; answers the
+ * daemon's ptrace-checked questions about a task (proxy/base/procaccess.c:
+ * fstatfs checks the fd it is given, readlinkat reads exe). kill and ioctl
+ * have rules of their own.
+ */
+static const char *const group_keeper[] = {
+        "read",     "write",   "openat",    "close",   "fstat",  "newfstatat", "fstatfs", "readlinkat",
+        "lseek",    "fcntl",   "ftruncate", "fchmod",  "unlink", "unlinkat",   "poll",    "ppoll",
+        "recvfrom", "recvmsg", "sendto",    "sendmsg", "wait4",  "waitid",     "geteuid",
 };
 
 /* The collector unlinks its path socket on the way out. */
@@ -208,6 +234,12 @@ static const int collector_sockopts[] = {
         SO_PEERCRED, SO_PEERPIDFD, SO_NETNS_COOKIE, SO_DOMAIN, SO_TYPE,
 };
 
+static const unsigned long keeper_ioctls[] = {
+        /* A crashing task's network namespace, for the daemon. */
+        PIDFD_GET_NET_NAMESPACE,
+        TCGETS,
+};
+
 static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -239,8 +271,8 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size
         return 0;
 }
 
-/* What both programs need: the shared groups, threads only as threads, signals only to ourselves. */
-static int add_common(scmp_filter_ctx ctx)
+/* What every program needs: memory, threads only as threads, time, signals only to ourselves, exit. */
+static int add_base(scmp_filter_ctx ctx)
 {
         int r;
 
@@ -253,12 +285,6 @@ static int add_common(scmp_filter_ctx ctx)
                 r = ALLOW_GROUP(ctx, group_signals);
         if (r >= 0)
                 r = ALLOW_GROUP(ctx, group_exit);
-        if (r >= 0)
-                r = ALLOW_GROUP(ctx, group_files);
-        if (r >= 0)
-                r = ALLOW_GROUP(ctx, group_splice);
-        if (r >= 0)
-                r = ALLOW_GROUP(ctx, group_sockets);
         if (r >= 0)
                 r = ALLOW_GROUP(ctx, group_random);
         if (r < 0)
@@ -292,7 +318,22 @@ static int add_common(scmp_filter_ctx ctx)
                                 SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) getpid() & LOW32));
 }
 
-static int new_filter(scmp_filter_ctx *ret)
+/* What both serving programs need besides: their files, the splice copier, sockets they accept on. */
+static int add_common(scmp_filter_ctx ctx)
+{
+        int r;
+
+        r = add_base(ctx);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_files);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_splice);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_sockets);
+        return r;
+}
+
+static int new_filter_empty(scmp_filter_ctx *ret)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
@@ -310,6 +351,18 @@ static int new_filter(scmp_filter_ctx *ret)
          * default): nothing we run may gain privileges through exec.
          */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+static int new_filter(scmp_filter_ctx *ret)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        r = new_filter_empty(&ctx);
         if (r < 0)
                 return r;
         r = add_common(ctx);
@@ -375,6 +428,43 @@ int sandbox_apply_proxy(void)
         if (r < 0)
                 return r;
 
+        /*
+         * open_by_handle_at() (a cgroup id to its path) only opens a
+         * directory, read-only: with CAP_DAC_READ_SEARCH it could otherwise
+         * open any file by handle, past every path check.
+         */
+        r = seccomp_rule_add(
+                ctx, SCMP_ACT_ALLOW, SCMP_SYS(open_by_handle_at), 1,
+                SCMP_A2(SCMP_CMP_MASKED_EQ, (uint64_t) HANDLE_OPEN_FLAGS, (uint64_t) O_DIRECTORY));
+        if (r < 0)
+                return r;
+
+        return load(ctx);
+}
+
+int sandbox_apply_keeper(pid_t daemon)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGKILL };
+        int r;
+
+        r = new_filter_empty(&ctx);
+        if (r >= 0)
+                r = add_base(ctx);
+        if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_keeper);
+        if (r >= 0)
+                r = allow_ioctls(ctx, keeper_ioctls, ARRAY_SIZE(keeper_ioctls));
+        if (r < 0)
+                return r;
+        /* kill(): the signals it forwards, and SIGKILL when it must give up, to the daemon only. */
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++) {
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) daemon & LOW32),
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) forwarded[i]));
+                if (r < 0)
+                        return r;
+        }
         return load(ctx);
 }
 

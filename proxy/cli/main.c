@@ -8,7 +8,6 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +17,10 @@
 #include "config/config.h"
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
-#include "kernel/io.h"
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
+#include "proxy/base/stdfds.h"
 #include "proxy/daemon/pattern.h"
 
 static void help(void)
@@ -37,6 +36,7 @@ static void help(void)
                "\n"
                "  --config FILE       configuration (default %s, else the embedded default)\n"
                "  --install-pattern   point kernel.core_pattern at our socket; restored on exit\n"
+               "                      (by a keeper process: the daemon itself may not write it)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  restore-pattern     put back the pattern a killed daemon could not restore\n"
@@ -73,18 +73,19 @@ static int restore_pattern(const struct daemon_options *o)
                 return EXIT_FAILURE;
         r = pattern_state_path(c->listen_path, &state);
         if (r >= 0)
-                r = io_read_file_at(AT_FDCWD, state, 4096, &saved, NULL);
+                r = pattern_state_read(state, &saved);
         if (r == -ENOENT) {
                 printf("nothing to restore: no %s\n", state);
                 config_free(c);
                 return EXIT_SUCCESS;
         }
         if (r < 0) {
-                log_error_errno(r, "cannot read the saved pattern");
+                log_error_errno(r, "cannot read the saved pattern %s%s", state,
+                                r == -EPERM ? " (not a regular file of root's that only root may write)"
+                                            : "");
                 config_free(c);
                 return EXIT_FAILURE;
         }
-        saved[strcspn(saved, "\n")] = 0;
 
         /* Only undo our own pattern: anything else was set by someone after us. */
         if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
@@ -143,6 +144,9 @@ int main(int argc, char **argv)
                 perror("prctl(PR_SET_DUMPABLE)");
                 return EXIT_FAILURE;
         }
+        /* Before any file is opened: a closed stdout must not become the lock file. */
+        if (stdfds_ensure() < 0)
+                return EXIT_FAILURE;
 
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0) {
                 switch (c) {

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,8 +33,10 @@
 #include "kernel/sockopt.h"
 #include "kernel/unix-listen.h"
 #include "proxy/base/caps.h"
+#include "proxy/base/confine.h"
 #include "proxy/base/log.h"
 #include "proxy/base/sandbox.h"
+#include "proxy/base/stdfds.h"
 #include "proxy/collector/collector.h"
 #include "proxy/store/store.h"
 
@@ -95,6 +98,9 @@ int main(int argc, char **argv)
                 perror("prctl(PR_SET_DUMPABLE)");
                 return EXIT_FAILURE;
         }
+        /* Before any file is opened: a closed stderr must not become a dump file. */
+        if (stdfds_ensure() < 0)
+                return EXIT_FAILURE;
         log_set_program("coredump-collector");
         (void) config_parse_size("5%", &so.keep_free);
 
@@ -190,6 +196,13 @@ int main(int argc, char **argv)
         r = caps_reduce_collector();
         if (r < 0)
                 return log_error_errno(r, "cannot drop capabilities"), EXIT_FAILURE;
+        /* Writes only beneath DIR; a path socket is removed on the way out. */
+        _cleanup_free_ char *sock_dir = address[0] == '/' ? strdup(address) : NULL;
+        struct confine_path writable[] = { { dir, CONFINE_TREE },
+                                           { sock_dir ? dirname(sock_dir) : NULL, CONFINE_REMOVE } };
+        r = confine_writes(writable, sock_dir ? 2 : 1, NULL);
+        if (r < 0 && !confine_unsupported(r))
+                return log_error_errno(r, "cannot confine writes to %s", dir), EXIT_FAILURE;
         r = sandbox_apply_collector();
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter"), EXIT_FAILURE;

@@ -112,11 +112,14 @@ static size_t on_listen(struct daemon *m)
 static int read_signal(struct daemon *m)
 {
         struct signalfd_siginfo si;
-        ssize_t k = read(m->signal_fd, &si, sizeof(si));
 
-        if (k != (ssize_t) sizeof(si))
-                return 0;
-        return (int) si.ssi_signo;
+        while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (keeper_signal_counts(&m->keeper, (pid_t) si.ssi_pid))
+                        return (int) si.ssi_signo;
+                log_debug("%s from pid %u ignored: the keeper forwards its own",
+                          strsignal((int) si.ssi_signo), si.ssi_pid);
+        }
+        return 0;
 }
 
 /* false once a stop was asked for. */
@@ -188,7 +191,7 @@ static void stop(struct daemon *m)
                 (void) usleep((useconds_t) MIN(fault_value("stop-delay"), 60000UL) * 1000);
 
         /* New crashes go back to the previous handler at once. */
-        pattern_restore(&m->pattern);
+        keeper_restore(&m->keeper);
 
         if (m->listen_fd >= 0) {
                 if (m->pool)
@@ -220,10 +223,13 @@ static void free_state(struct daemon *m)
         cgroup1_mounts_free(m->cgroup1_mounts, m->n_v1_mounts);
         safe_close(m->lock_fd);
         safe_close(m->reload_fd);
+        safe_close(m->keeper.fd);
+        safe_close(m->keeper.broker);
+        config_free(m->initial_config);
         setup_unref(m->setup);
         free(m->cgroup2_path);
         free(m->socket_path);
-        pattern_hold_done(&m->pattern);
+        free(m->control_path);
         proc_connector_free(m->connector);
         accounting_free(m->accounting);
         ratelimit_free(m->env.limiter);
@@ -289,10 +295,18 @@ static int run(struct daemon *m)
         return 0;
 }
 
-int daemon_main(const struct daemon_options *o)
+struct serve_args {
+        const struct daemon_options *options;
+        struct config *config;
+};
+
+static int serve(struct keeper_link *keeper, void *userdata)
 {
+        struct serve_args *a = userdata;
         struct daemon m = {
-                .options = o,
+                .options = a->options,
+                .initial_config = a->config,
+                .keeper = *keeper,
                 .listen_fd = -EBADF,
                 .lock_fd = -EBADF,
                 .epoll_fd = -EBADF,
@@ -309,4 +323,19 @@ int daemon_main(const struct daemon_options *o)
         stop(&m);
         free_state(&m);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int daemon_main(const struct daemon_options *o)
+{
+        struct serve_args a = { .options = o };
+        int r;
+
+        /* Loaded once, here: the keeper needs the socket's path, the daemon (a copy by fork) the rest. */
+        r = daemon_load_config(o, &a.config);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = keeper_run(a.config->listen_path, o->install_pattern, a.config->protocol == PROTOCOL_REQUEST,
+                       serve, &a);
+        config_free(a.config);
+        return r;
 }

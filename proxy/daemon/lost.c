@@ -18,6 +18,7 @@
 #include "kernel/proc-connector.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/accounting.h"
+#include "proxy/daemon/pattern.h"
 #include "proxy/daemon/state.h"
 #include "proxy/dump/describe.h"
 

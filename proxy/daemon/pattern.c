@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
@@ -15,9 +16,12 @@
 #include "proxy/daemon/pattern.h"
 
 /*
- * A crash of the daemon must not leave the kernel pointing at a dead
- * socket. The handler only uses async-signal-safe calls; the daemon is
- * non-dumpable, so re-raising cannot dump into ourselves.
+ * All of this runs in the keeper (keeper.c), the only process of ours that
+ * may write core_pattern. A crash of the daemon is the keeper's to repair
+ * when it reaps it; this handler covers a crash of the keeper itself (an
+ * abort() of glibc's, a SIGSEGV sent by hand), after which the daemon dies
+ * too (PR_SET_PDEATHSIG). It only uses async-signal-safe calls; the keeper is
+ * non-dumpable, so re-raising cannot dump into our own socket.
  */
 static char fatal_pattern[CORE_PATTERN_MAX + 1];
 static volatile sig_atomic_t fatal_armed;
@@ -52,6 +56,53 @@ int pattern_state_path(const char *listen_path, char **ret)
         return asprintf(ret, "%s.previous-pattern", listen_path) < 0 ? -ENOMEM : 0;
 }
 
+int pattern_state_read(const char *state_path, char **ret)
+{
+        char buf[CORE_PATTERN_MAX + 1];
+        struct stat st;
+        ssize_t n;
+
+        /*
+         * What this file says is written into core_pattern by root: only a
+         * regular file of our own that nobody else may write counts. Not a
+         * symlink, not a FIFO that would block the read.
+         */
+        _cleanup_close_ int fd = open(state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
+                return -EPERM;
+        n = read(fd, buf, sizeof(buf));
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n >= sizeof(buf))
+                return -EFBIG;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int state_write(const char *state_path, const char *pattern)
+{
+        struct stat st;
+
+        /* O_NOFOLLOW: a symlink planted at the name must not make root write elsewhere. */
+        _cleanup_close_ int fd =
+                open(state_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (ftruncate(fd, 0) < 0 || fchmod(fd, 0600) < 0)
+                return negative_errno();
+        return io_write_all(fd, pattern, strlen(pattern));
+}
+
 bool pattern_points_at(const char *listen_path, bool *ret_request)
 {
         _cleanup_free_ char *current = NULL;
@@ -81,8 +132,7 @@ int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_r
          * to restore is the one saved by the previous run, not our own.
          */
         if (pattern_points_at(listen_path, NULL)) {
-                if (io_read_file_at(AT_FDCWD, h->state_path, 4096, &saved, NULL) >= 0) {
-                        saved[strcspn(saved, "\n")] = 0;
+                if (pattern_state_read(h->state_path, &saved) >= 0) {
                         log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
                                  listen_path, saved);
                 } else {
@@ -120,10 +170,10 @@ int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_r
         h->ours = TAKE_PTR(ours);
         arm_fatal_restore(h->previous);
 
-        /* A SIGKILLed daemon cannot restore: `coredump-proxy restore-pattern` reads this file. */
-        _cleanup_close_ int fd = open(h->state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || io_write_all(fd, h->previous, strlen(h->previous)) < 0)
-                log_warning("cannot save the previous pattern in %s", h->state_path);
+        /* A SIGKILL of the keeper leaves the pattern: `coredump-proxy restore-pattern` reads this file. */
+        r = state_write(h->state_path, h->previous);
+        if (r < 0)
+                log_warning_errno(r, "cannot save the previous pattern in %s", h->state_path);
 
         log_info("core_pattern is '%s' (was '%s')", h->ours, h->previous);
         return 0;

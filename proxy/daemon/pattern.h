@@ -2,10 +2,11 @@
 #pragma once
 
 /*
- * The daemon's hold on kernel.core_pattern: installing ours, remembering
- * exactly what was there (also on disk, for `restore-pattern` after a
- * SIGKILL), and giving it back on every way out, a crash of the daemon
- * included. Policy on top of kernel/core-pattern.
+ * The hold on kernel.core_pattern: installing ours, remembering exactly
+ * what was there (also on disk, for `restore-pattern` after a SIGKILL of
+ * the keeper), and giving it back on every way out. Policy on top of
+ * kernel/core-pattern; the keeper (keeper.c) is the one process that uses
+ * it, the daemon only reads core_pattern (pattern_points_at, pattern_check).
  */
 
 #include <stdbool.h>
@@ -19,6 +20,12 @@ struct pattern_hold {
 
 /* Where the pattern that was there before ours is kept while we run. */
 int pattern_state_path(const char *listen_path, char **ret);
+
+/*
+ * Reads it back (without the newline): -EPERM unless it is a regular file
+ * of ours that nobody else may write, never through a symlink.
+ */
+int pattern_state_read(const char *state_path, char **ret);
 
 /* Installs "@@path" (or "@path") and arms the restore-on-crash handler. Logs its errors. */
 int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_request);

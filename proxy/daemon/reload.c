@@ -25,6 +25,28 @@ struct reload_job {
         int fd;                       /* where the result goes */
 };
 
+/*
+ * Once started, the daemon may write only to the store and the event log it
+ * started with (start.c, confine()): a reload that names others could not
+ * open them, and is refused whole, like a broken config.
+ */
+static int check_writable(const struct config *c, const struct config *running)
+{
+        if (strcmp(c->store_directory, running->store_directory) != 0) {
+                log_error("reload: store.directory %s: the sandbox lets the daemon write only to %s; a new "
+                          "store takes effect on restart",
+                          c->store_directory, running->store_directory);
+                return -EACCES;
+        }
+        if (strcmp(c->events, running->events) != 0) {
+                log_error("reload: events %s: the sandbox lets the daemon write only to %s; a new event log "
+                          "takes effect on restart",
+                          c->events, running->events);
+                return -EACCES;
+        }
+        return 0;
+}
+
 static void *reload_main(void *arg)
 {
         struct reload_job *job = arg;
@@ -33,6 +55,11 @@ static void *reload_main(void *arg)
         int r;
 
         r = daemon_load_config(job->options, &c);
+        if (r >= 0) {
+                r = check_writable(c, job->previous->config);
+                if (r < 0)
+                        config_free(c);
+        }
         if (r >= 0) {
                 r = setup_new(c, job->previous, &s);
                 if (r < 0) {

@@ -2,14 +2,18 @@
 
 /*
  * Start-up, in the order that keeps the machine safe: everything opened
- * and the pattern installed while we still may, then capabilities dropped
- * and the seccomp filter loaded before the first dump is accepted.
+ * and the pattern installed (by the keeper) while we still may, then
+ * capabilities dropped, writes confined to our own directories (Landlock)
+ * and the seccomp filter loaded, all before the first dump is accepted and
+ * before the first thread starts.
  */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -21,13 +25,16 @@
 #include "kernel/netns.h"
 #include "kernel/proc-connector.h"
 #include "proxy/act/watch.h"
+#include "proxy/base/caps.h"
+#include "proxy/base/confine.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
+#include "proxy/base/procaccess.h"
+#include "proxy/base/sandbox.h"
 #include "proxy/base/utc.h"
 #include "proxy/daemon/accounting.h"
-#include "proxy/base/caps.h"
 #include "proxy/daemon/control.h"
-#include "proxy/base/sandbox.h"
+#include "proxy/daemon/pattern.h"
 #include "proxy/daemon/state.h"
 #include "proxy/dump/run.h"
 
@@ -42,6 +49,15 @@
 /* Containers tracked by limits.per_container at once; idle ones are forgotten first. */
 #define RATELIMIT_CONTAINERS 4096
 
+/* Tests: what code run through a parser on a worker could do to the host, the saved pattern included. */
+static void probe(const struct daemon *m)
+{
+        _cleanup_free_ char *state = NULL;
+
+        (void) pattern_state_path(m->socket_path, &state);
+        confine_probe(state);
+}
+
 static void release(struct daemon *m, struct dump *d)
 {
         inflight_remove(&m->inflight, d);
@@ -54,6 +70,8 @@ static enum worker_result worker(void *item, void *userdata)
         struct dump *d = item;
         enum dump_progress p;
 
+        if (fault_hit("sandbox-probe"))
+                probe(m);
         p = d->fallback_reason != REASON_NONE ? dump_run_fallback(d, &m->env) : dump_run(d, &m->env);
         switch (p) {
         case DUMP_PARKED:
@@ -91,12 +109,14 @@ static void forwarded(void *userdata, struct dump *d, struct act_result res)
 
 static int open_setup(struct daemon *m)
 {
-        struct config *c = NULL;
+        struct config *c = TAKE_PTR(m->initial_config);
         int r;
 
-        r = daemon_load_config(m->options, &c);
-        if (r < 0)
-                return r;
+        if (!c) {
+                r = daemon_load_config(m->options, &c);
+                if (r < 0)
+                        return r;
+        }
         r = setup_new(c, NULL, &m->setup);
         if (r < 0) {
                 log_error_errno(r, "cannot open the event log %s", c->events);
@@ -293,6 +313,51 @@ static int open_extras(struct daemon *m)
         return 0;
 }
 
+/*
+ * Once started, the daemon writes dump files beneath its store, lines to
+ * its event log, and removes its sockets on the way out: nothing else. Not
+ * the kernel socket's directory beyond removals: the saved pattern there is
+ * read back into core_pattern by `restore-pattern`, so a compromised daemon
+ * must not be able to rewrite it. The event log is allowed as a file, not
+ * its directory, for the same reason when both share one. A reload cannot
+ * name another store or event log (reload.c).
+ */
+static int confine(struct daemon *m)
+{
+        const struct config *c = m->setup->config;
+        _cleanup_free_ char *run_dir = strdup(c->listen_path);
+        struct confine_path paths[3];
+        const char *failed = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!run_dir)
+                return log_oom();
+        /* Landlock fails every ptrace access check on a crashing task: the keeper answers those. */
+        if (m->keeper.broker >= 0)
+                procaccess_use_broker(m->keeper.broker);
+        /* An unavailable store gets no rule: dumps routed there fail whatever we allow. */
+        if (m->setup->store)
+                paths[n++] = (struct confine_path){ c->store_directory, CONFINE_TREE };
+        if (strcmp(c->events, "-") != 0)
+                paths[n++] = (struct confine_path){ c->events, CONFINE_FILE };
+        paths[n++] = (struct confine_path){ dirname(run_dir), CONFINE_REMOVE };
+
+        r = confine_writes(paths, n, &failed);
+        if (confine_unsupported(r)) {
+                log_warning("this kernel has no Landlock (%s): writes are not confined, a compromised "
+                            "daemon could write any file",
+                            strerror(-r));
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "cannot confine writes%s%s", failed ? " to " : "",
+                                       failed ? failed : "");
+        log_info("writes confined (Landlock ABI %d): files beneath %s, the event log %s, removals in %s", r,
+                 m->setup->store ? c->store_directory : "(no store)", c->events, paths[n - 1].path);
+        return 0;
+}
+
 int daemon_start(struct daemon *m)
 {
         const struct config *c;
@@ -315,7 +380,7 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return r;
         if (m->options->install_pattern) {
-                r = pattern_install(&m->pattern, c->listen_path, c->protocol == PROTOCOL_REQUEST);
+                r = keeper_install(&m->keeper);
                 if (r < 0)
                         return r;
         }
@@ -335,6 +400,9 @@ int daemon_start(struct daemon *m)
         r = caps_reduce_proxy();
         if (r < 0)
                 return log_error_errno(r, "cannot drop capabilities");
+        r = confine(m);
+        if (r < 0)
+                return r;
         r = sandbox_apply_proxy();
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter");

@@ -10,7 +10,7 @@
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/daemon/inflight.h"
-#include "proxy/daemon/pattern.h"
+#include "proxy/daemon/keeper.h"
 #include "proxy/daemon/workers.h"
 #include "proxy/dump/env.h"
 #include "proxy/dump/setup.h"
@@ -20,7 +20,8 @@ struct accounting;
 
 struct daemon {
         const struct daemon_options *options;
-        struct proxy_setup *setup; /* the loop's: swapped whole by a reload */
+        struct config *initial_config; /* loaded before the keeper forked us: start-up takes it */
+        struct proxy_setup *setup;     /* the loop's: swapped whole by a reload */
         struct dump_env env;
         struct worker_pool *pool;
         struct inflight inflight;
@@ -42,7 +43,7 @@ struct daemon {
         bool in_host_netns;
         const char *accounting_off; /* why lost dumps are not accounted; NULL when they are */
 
-        struct pattern_hold pattern;
+        struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */

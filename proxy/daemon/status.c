@@ -96,7 +96,7 @@ static void write_config(struct daemon *m, struct jsonw *w)
         jsonw_kv_string(w, "listen", c->listen_path);
         jsonw_kv_string(w, "protocol", c->protocol == PROTOCOL_REQUEST ? "request" : "plain");
         jsonw_kv_string(w, "core_pattern", core_pattern_read(&pattern) >= 0 ? pattern : NULL);
-        jsonw_kv_bool(w, "pattern_installed", m->pattern.installed);
+        jsonw_kv_bool(w, "pattern_installed", m->keeper.installed);
         jsonw_kv_string(w, "events", event_log_path(s->events));
         jsonw_kv_uint(w, "events_dropped", event_log_dropped(s->events));
         write_store(w, s);
@@ -180,7 +180,9 @@ int status_build(void *userdata, char **ret, size_t *ret_len)
         jsonw_init(&w);
         jsonw_object_begin(&w);
         jsonw_kv_string(&w, "version", PACKAGE_VERSION);
-        jsonw_kv_int(&w, "pid", getpid());
+        /* The process to signal: the keeper when there is one (it forwards); then the daemon itself. */
+        jsonw_kv_int(&w, "pid", m->keeper.fd >= 0 ? m->keeper.pid : getpid());
+        jsonw_kv_int(&w, "daemon_pid", getpid());
         jsonw_kv_string(&w, "started", started);
         write_config(m, &w);
         write_namespaces(m, &w);

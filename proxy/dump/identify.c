@@ -14,6 +14,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "kernel/pidfd.h"
+#include "proxy/base/procaccess.h"
 #include "proxy/dump/identify.h"
 
 void identify_done(struct task_identity *t)
@@ -389,10 +390,10 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
                 (void) identify_parse_nspid(status, &ns_pid);
 
         /* Most containers share our user namespace: their ids need no map. */
-        struct stat st;
-        bool have_ns = fstatat(dirfd, "ns/user", &st, 0) >= 0;
+        uint64_t user_ns_ino = 0;
+        bool have_ns = procaccess_userns_ino(dirfd, &user_ns_ino) >= 0;
         int64_t ns_root = -1;
-        if (have_ns && ctx->user_ns_ino != 0 && st.st_ino == ctx->user_ns_ino) {
+        if (have_ns && ctx->user_ns_ino != 0 && user_ns_ino == ctx->user_ns_ino) {
                 ns_root = 0;
                 if (t->have_creds) {
                         ns_uid = t->ruid;
@@ -413,16 +414,33 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
         t->ns_pid = ns_pid;
         t->ns_uid = ns_uid;
         t->ns_gid = ns_gid;
-        t->user_ns_ino = have_ns ? (uint64_t) st.st_ino : 0;
+        t->user_ns_ino = have_ns ? user_ns_ino : 0;
         t->ns_root_uid = ns_root;
         return 0;
+}
+
+/* The task's root as a path from ours: its O_PATH fd, which we may read the link of ourselves. */
+static int read_root_path(int dirfd, char **ret)
+{
+        _cleanup_close_ int root = procaccess_root(dirfd);
+        char link[64], path[PATH_MAX];
+        ssize_t k;
+
+        if (root < 0)
+                return root;
+        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", root);
+        k = readlink(link, path, sizeof(path) - 1);
+        if (k <= 0)
+                return k < 0 ? negative_errno() : -ENOENT;
+        path[k] = 0;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int identify_from_proc(int pidfd, const struct identify_context *ctx, struct task_identity *t)
 {
         _cleanup_close_ int dirfd = -EBADF;
         _cleanup_free_ char *stat = NULL;
-        char exe[PATH_MAX], root[PATH_MAX];
         bool signal_from_proc = false;
         int r;
 
@@ -437,8 +455,11 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 return 0;
         }
 
-        /* stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal. */
-        if (io_read_proc_file_at(dirfd, "stat", 4096, &stat) >= 0) {
+        /*
+         * stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal
+         * (only for a reader that passes a ptrace check: procaccess).
+         */
+        if (procaccess_stat(dirfd, &stat) >= 0) {
                 const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
                 int sig;
 
@@ -452,20 +473,15 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                         signal_from_proc = true;
                 }
         }
-        ssize_t k = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
-        if (k > 0) {
-                exe[k] = 0;
-                t->host_exe = strdup(exe);
+        if (procaccess_exe(dirfd, &t->host_exe) >= 0 && t->host_exe) {
                 /*
-                 * The links read as paths from our root: a task that chroot()ed (or
-                 * a runtime that did it for it) names its executable relative to
-                 * its own root. Both links are only read, never followed.
+                 * The link reads as a path from our root: a task that chroot()ed (or a
+                 * runtime that did it for it) names its executable relative to its own
+                 * root. Both are only read, never followed.
                  */
-                ssize_t kr = readlinkat(dirfd, "root", root, sizeof(root) - 1);
-                if (kr > 0 && t->host_exe) {
-                        root[kr] = 0;
+                _cleanup_free_ char *root = NULL;
+                if (read_root_path(dirfd, &root) >= 0)
                         (void) identify_exe_in_root(t->host_exe, root, &t->exe);
-                }
         }
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);

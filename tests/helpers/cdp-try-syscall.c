@@ -141,10 +141,8 @@ PROBE(ioctl_pidfd_info_72, syscall(SYS_ioctl, -1, PIDFD_GET_INFO_SIZED(PIDFD_INF
 PROBE(ioctl_pidfd_info_80, syscall(SYS_ioctl, -1, PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER2_COMPAT), buf))
 PROBE(ioctl_pidfd_info_88, syscall(SYS_ioctl, -1, PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER3_COMPAT), buf))
 PROBE(ioctl_pidfd_net, syscall(SYS_ioctl, -1, PIDFD_GET_NET_NAMESPACE, 0))
-PROBE(open_by_handle_at, syscall(SYS_open_by_handle_at, -1, NULL, O_RDONLY))
+PROBE(open_by_handle_at_dir, syscall(SYS_open_by_handle_at, -1, NULL, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
 PROBE(openat2, syscall(SYS_openat2, -1, NULL, NULL, 0))
-PROBE(readlinkat, syscall(SYS_readlinkat, -1, "x", buf, sizeof(buf)))
-PROBE(mkdir, syscall(SYS_mkdir, NULL, 0700))
 PROBE(sysinfo, syscall(SYS_sysinfo, NULL))
 PROBE(sendto, syscall(SYS_sendto, -1, buf, 1, MSG_NOSIGNAL, NULL, 0))
 PROBE(getsockname, syscall(SYS_getsockname, -1, NULL, NULL))
@@ -200,6 +198,15 @@ PROBE(clock_settime, syscall(SYS_clock_settime, CLOCK_REALTIME, NULL))
 PROBE(reboot, syscall(SYS_reboot, 0, 0, 0, NULL))
 PROBE(fsopen, syscall(SYS_fsopen, NULL, 0))
 PROBE(sigaltstack, syscall(SYS_sigaltstack, NULL, NULL))
+/* By handle, only a directory, read-only: never a file, never for writing. */
+PROBE(open_by_handle_at_file, syscall(SYS_open_by_handle_at, -1, NULL, O_RDONLY | O_CLOEXEC))
+PROBE(open_by_handle_at_write, syscall(SYS_open_by_handle_at, -1, NULL, O_RDWR | O_DIRECTORY))
+/* The exe link of a task is the keeper's to read (Landlock fails the daemon's ptrace check). */
+PROBE(readlinkat, syscall(SYS_readlinkat, -1, "x", buf, sizeof(buf)))
+/* A reload keeps the store and event log it started with: no directory is created after start-up. */
+PROBE(mkdir, syscall(SYS_mkdir, NULL, 0700))
+PROBE(mkdirat, syscall(SYS_mkdirat, -1, "x", 0700))
+PROBE(getcwd, syscall(SYS_getcwd, NULL, 0))
 
 #define P(id, proxy, collector)                          \
         {                                                \
@@ -258,10 +265,8 @@ static const struct probe probes[] = {
         P(ioctl_pidfd_info_80, ALLOWED, ALLOWED),
         P(ioctl_pidfd_info_88, ALLOWED, ALLOWED),
         P(ioctl_pidfd_net, ALLOWED, BLOCKED),
-        P(open_by_handle_at, ALLOWED, BLOCKED),
+        P(open_by_handle_at_dir, ALLOWED, BLOCKED),
         P(openat2, ALLOWED, BLOCKED),
-        P(readlinkat, ALLOWED, BLOCKED),
-        P(mkdir, ALLOWED, BLOCKED),
         P(sysinfo, ALLOWED, BLOCKED),
         P(sendto, ALLOWED, BLOCKED),
         P(shutdown, ALLOWED, BLOCKED),
@@ -318,6 +323,12 @@ static const struct probe probes[] = {
         P(reboot, BLOCKED, BLOCKED),
         P(fsopen, BLOCKED, BLOCKED),
         P(sigaltstack, SAN_ONLY, SAN_ONLY),
+        P(open_by_handle_at_file, BLOCKED, BLOCKED),
+        P(open_by_handle_at_write, BLOCKED, BLOCKED),
+        P(readlinkat, BLOCKED, BLOCKED),
+        P(mkdir, BLOCKED, BLOCKED),
+        P(mkdirat, BLOCKED, BLOCKED),
+        P(getcwd, BLOCKED, BLOCKED),
 };
 
 static void usage(void)

@@ -148,7 +148,6 @@ static const char *const group_proxy_sockets[] = {
 };
 
 /*
-/*
  * pidfds and namespaces: a cgroup id to its path (open_by_handle_at on
  * cgroup2, readlink of /proc/self/fd/N) and the ids of the directories on
  * that path (name_to_handle_at), a path address resolved inside the

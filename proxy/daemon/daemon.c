@@ -229,7 +229,6 @@ static void free_state(struct daemon *m)
         setup_unref(m->setup);
         free(m->cgroup2_path);
         free(m->socket_path);
-        free(m->control_path);
         proc_connector_free(m->connector);
         accounting_free(m->accounting);
         ratelimit_free(m->env.limiter);

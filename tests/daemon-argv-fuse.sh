@@ -68,11 +68,11 @@ t_is "$(grep '"comm":"fuse-' "$d/events.jsonl" | grep -c '"outcome":"stored"')" 
 # The hold comes after the crash reached the socket: the daemon is stopped meanwhile (the
 # connection waits in the accept queue), then it meets the hold when it identifies the task.
 mkdir -p "$d/mnt-held"
-kill -STOP "$T_PROXY_PID"
+kill -STOP "$(t_proxy_daemon)"
 "$T_HELPERS/cdp-fuse-crasher" --dir "$d/mnt-held" --name held-mm --hold-mm 8000 >"$d/held.out" 2>"$d/held.err" &
 t_track_pid $!
 t_wait_for 5 grep -qs "held up" "$d/held.err"
-kill -CONT "$T_PROXY_PID"
+kill -CONT "$(t_proxy_daemon)"
 held_pid=$(sed -n 's/.*mmap_lock of pid \([0-9]*\) held up/\1/p' "$d/held.err")
 state_of_held() {
 	"$T_PROXY" --config "$d/config.json" status 2>/dev/null |
@@ -94,11 +94,11 @@ t_ok "its cmdline is absent or partial (${#cmdline} characters)" \
 # A hold that never ends: SIGTERM (and a second one, which cuts the grace given to dumps in
 # flight) must stop the daemon within a few seconds; a worker stuck reading the task never ends.
 mkdir -p "$d/mnt-forever"
-kill -STOP "$T_PROXY_PID"
+kill -STOP "$(t_proxy_daemon)"
 "$T_HELPERS/cdp-fuse-crasher" --dir "$d/mnt-forever" --name held-forever --hold-mm 0 >/dev/null 2>"$d/forever.err" &
 t_track_pid $!
 t_wait_for 5 grep -qs "held up" "$d/forever.err"
-kill -CONT "$T_PROXY_PID"
+kill -CONT "$(t_proxy_daemon)"
 held_pid=$(sed -n 's/.*mmap_lock of pid \([0-9]*\) held up/\1/p' "$d/forever.err")
 t_wait_for 5 bash -c "[ -n \"\$('$T_PROXY' --config '$d/config.json' status | jq '.in_flight[] | select(.pid == ${held_pid:-0})')\" ]"
 gone() { ! kill -0 "$T_PROXY_PID" 2>/dev/null; }

@@ -39,9 +39,9 @@ t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name waited-too-long 
 t_track_pid $!
 queued() { [ "$("$T_PROXY" --config "$d/config.json" status 2>/dev/null | jq -r .queued)" = 1 ]; }
 t_ok "the second crash waits for a worker" t_wait_for 5 queued
-kill -STOP "$T_PROXY_PID"
+kill -STOP "$(t_proxy_daemon)"
 sleep 1.5
-kill -CONT "$T_PROXY_PID"
+kill -CONT "$(t_proxy_daemon)"
 
 ev=$(t_event "$d" waited-too-long 10)
 t_is "$(t_jq "$ev" .outcome)" rejected "a dump taken from the queue past its deadline: rejected"

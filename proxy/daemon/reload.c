@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
+#include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/state.h"
 #include "proxy/names/names.h"
@@ -54,6 +55,9 @@ static void *reload_main(void *arg)
         struct config *c = NULL;
         int r;
 
+        /* Tests: a slow reload (a config on a slow disk, a store to scan) must not hold the loop. */
+        if (fault_value("reload-delay") > 0)
+                (void) usleep((useconds_t) MIN(fault_value("reload-delay"), 60000UL) * 1000);
         r = daemon_load_config(job->options, &c);
         if (r >= 0) {
                 r = check_writable(c, job->previous->config);

@@ -315,7 +315,9 @@ static int open_extras(struct daemon *m)
 
 /*
  * Once started, the daemon writes dump files beneath its store, lines to
- * its event log, and removes its sockets on the way out: nothing else. Not
+ * its event log, container registrations beneath their directory (read
+ * back only as claims, each checked against the kernel at the next start),
+ * and removes its sockets on the way out: nothing else. Not
  * the kernel socket's directory beyond removals: the saved pattern there is
  * read back into core_pattern by `restore-pattern`, so a compromised daemon
  * must not be able to rewrite it. The event log is allowed as a file, not
@@ -325,8 +327,8 @@ static int open_extras(struct daemon *m)
 static int confine(struct daemon *m)
 {
         const struct config *c = m->setup->config;
-        _cleanup_free_ char *run_dir = strdup(c->listen_path);
-        struct confine_path paths[3];
+        _cleanup_free_ char *run_dir = strdup(c->listen_path), *registrations = NULL;
+        struct confine_path paths[4];
         const char *failed = NULL;
         size_t n = 0;
         int r;
@@ -341,6 +343,9 @@ static int confine(struct daemon *m)
                 paths[n++] = (struct confine_path){ c->store_directory, CONFINE_TREE };
         if (strcmp(c->events, "-") != 0)
                 paths[n++] = (struct confine_path){ c->events, CONFINE_FILE };
+        if (asprintf(&registrations, "%s.registrations", c->listen_path) >= 0 &&
+            access(registrations, F_OK) >= 0)
+                paths[n++] = (struct confine_path){ registrations, CONFINE_TREE };
         paths[n++] = (struct confine_path){ dirname(run_dir), CONFINE_REMOVE };
 
         r = confine_writes(paths, n, &failed);

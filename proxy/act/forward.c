@@ -124,7 +124,13 @@ static struct act_result locate(struct dump *d, const struct dump_env *env, int 
                 return act_fallback(REASON_HOST_TASK);
         if (!d->task.proc_valid)
                 return act_fallback(REASON_TASK_GONE);
-        netns = procaccess_netns(d->pidfd);
+        /* Taken with the task's other facts while it was held (identify), or asked for now. */
+        if (d->task.have_netns) {
+                netns = TAKE_FD(d->task.netns_fd);
+                d->task.have_netns = false;
+        } else {
+                netns = procaccess_netns(d->pidfd);
+        }
         if (netns < 0 || identify_namespace_facts(d->pidfd, &env->identify, &d->task) < 0)
                 return act_fallback(REASON_TASK_GONE);
         /* The ids the collector sees are known now. */

@@ -242,7 +242,7 @@ void watch_free(struct watch *wt)
                 return;
         if (wt->started) {
                 uint64_t one = 1;
-                (void) write(wt->stop_fd, &one, sizeof(one));
+                ssize_t _unused_ k = write(wt->stop_fd, &one, sizeof(one));
                 pthread_join(wt->thread, NULL);
         }
         safe_close(wt->epoll_fd);

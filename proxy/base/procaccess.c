@@ -22,8 +22,8 @@
 #define PID_FS_MAGIC 0x50494446 /* 6.9: pidfds on a filesystem of their own */
 #endif
 
-/* /proc/<pid>/stat is a few hundred bytes; a link target is at most PATH_MAX. */
-#define DATA_MAX PATH_MAX
+/* /proc/<pid>/stat is a few hundred bytes; a link target is at most PATH_MAX: OP_TASK carries three. */
+#define DATA_MAX (3 * PATH_MAX + 256)
 /* The keeper answers from memory the kernel already has: anything slower means it is gone. */
 #define BROKER_TIMEOUT (5 * USEC_PER_SEC)
 
@@ -33,6 +33,7 @@ enum op {
         OP_EXE,
         OP_STAT,
         OP_USERNS_INO,
+        OP_TASK,
         _OP_MAX,
 };
 
@@ -52,6 +53,63 @@ static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t broker_seq;
 
 /* ---- the calls themselves, made by whoever may ---------------------------- */
+
+/* OP_TASK's answer: the errors, the namespace, then stat, exe and root, each NUL-terminated. */
+struct task_wire {
+        int32_t stat_error, exe_error, root_error, userns_error, netns_error;
+        uint32_t pad;
+        uint64_t userns_ino;
+        char text[];
+};
+
+static int direct(enum op op, int fd, int *ret_fd, char *data, size_t *ret_len);
+
+/* Appends a NUL-terminated piece to the answer; its error when the fact could not be had. */
+static int32_t put_text(enum op op, int fd, char *data, size_t *len)
+{
+        size_t n = 0;
+        int r;
+
+        if (*len + PATH_MAX + 1 > DATA_MAX)
+                return -EMSGSIZE;
+        r = direct(op, fd, NULL, data + *len, &n);
+        if (r < 0 || n > PATH_MAX) {
+                data[(*len)++] = 0;
+                return r < 0 ? r : -ENAMETOOLONG;
+        }
+        data[*len + n] = 0;
+        *len += n + 1;
+        return 0;
+}
+
+static int task_facts(int fd, int *ret_fd, char *data, size_t *ret_len)
+{
+        struct task_wire w = {};
+        size_t len = sizeof(w), n = 0;
+        char link[PATH_MAX];
+        int root;
+        ssize_t k;
+
+        w.stat_error = put_text(OP_STAT, fd, data, &len);
+        w.exe_error = put_text(OP_EXE, fd, data, &len);
+        /* The root as a path: the link's target, read here (it is ptrace-checked too). */
+        k = readlinkat(fd, "root", link, sizeof(link) - 1);
+        if (k > 0) {
+                memcpy(data + len, link, (size_t) k);
+                data[len + (size_t) k] = 0;
+                len += (size_t) k + 1;
+        } else {
+                w.root_error = k < 0 ? negative_errno() : -ENOENT;
+                data[len++] = 0;
+        }
+        w.userns_error = direct(OP_USERNS_INO, fd, NULL, (char *) &w.userns_ino, &n);
+        root = openat(fd, "ns/net", O_RDONLY | O_CLOEXEC);
+        w.netns_error = root < 0 ? negative_errno() : 0;
+        *ret_fd = root;
+        memcpy(data, &w, sizeof(w));
+        *ret_len = len;
+        return 0;
+}
 
 static int direct(enum op op, int fd, int *ret_fd, char *data, size_t *ret_len)
 {
@@ -74,13 +132,13 @@ static int direct(enum op op, int fd, int *ret_fd, char *data, size_t *ret_len)
                 *ret_fd = r;
                 return 0;
         case OP_EXE:
-                k = readlinkat(fd, "exe", data, DATA_MAX - 1);
+                k = readlinkat(fd, "exe", data, PATH_MAX);
                 if (k < 0)
                         return negative_errno();
                 *ret_len = (size_t) k;
                 return 0;
         case OP_STAT:
-                r = io_read_proc_file_at(fd, "stat", DATA_MAX - 1, &s);
+                r = io_read_proc_file_at(fd, "stat", PATH_MAX, &s);
                 if (r < 0)
                         return r;
                 *ret_len = strlen(s);
@@ -93,6 +151,8 @@ static int direct(enum op op, int fd, int *ret_fd, char *data, size_t *ret_len)
                 *ret_len = sizeof(uint64_t);
                 memcpy(data, &(uint64_t){ st.st_ino }, sizeof(uint64_t));
                 return 0;
+        case OP_TASK:
+                return task_facts(fd, ret_fd, data, ret_len);
         case _OP_MAX:
                 break;
         }
@@ -130,12 +190,13 @@ static int ask_locked(enum op op, int fd, int *ret_fd, struct reply *reply, size
                         close_many(fds, n_fds);
                         continue;
                 }
-                if (reply->error < 0 || (ret_fd && n_fds != 1) || (!ret_fd && n_fds != 0)) {
+                if (reply->error < 0 || (ret_fd && op != OP_TASK && n_fds != 1) || (!ret_fd && n_fds != 0) ||
+                    n_fds > 1) {
                         close_many(fds, n_fds);
                         return reply->error < 0 ? reply->error : -EPROTO;
                 }
                 if (ret_fd)
-                        *ret_fd = fds[0];
+                        *ret_fd = n_fds == 1 ? fds[0] : -EBADF;
                 *ret_len = (size_t) n - offsetof(struct reply, data);
                 return 0;
         }
@@ -225,6 +286,63 @@ int procaccess_userns_ino(int proc_dir_fd, uint64_t *ret)
         memcpy(&ino, data, sizeof(ino));
         *ret = ino;
         return 0;
+}
+
+/* The next NUL-terminated piece of an OP_TASK answer, or NULL when it is empty or runs off the end. */
+static char *take_text(const char *data, size_t len, size_t *off, int error)
+{
+        const char *p = data + *off, *nul;
+
+        if (*off >= len)
+                return NULL;
+        nul = memchr(p, 0, len - *off);
+        if (!nul)
+                return NULL;
+        *off += (size_t) (nul - p) + 1;
+        return error < 0 || nul == p ? NULL : strdup(p);
+}
+
+int procaccess_task(int proc_dir_fd, struct procaccess_task *ret)
+{
+        _cleanup_free_ char *data = malloc(DATA_MAX);
+        struct task_wire w;
+        size_t len = 0, off = sizeof(w);
+        int fd = -EBADF, r;
+
+        if (!data)
+                return -ENOMEM;
+        r = request(OP_TASK, proc_dir_fd, &fd, data, &len);
+        if (r < 0)
+                return r;
+        if (len < sizeof(w)) {
+                safe_close(fd);
+                return -EPROTO;
+        }
+        memcpy(&w, data, sizeof(w));
+        *ret = (struct procaccess_task){
+                .stat_error = w.stat_error,
+                .exe_error = w.exe_error,
+                .root_error = w.root_error,
+                .userns_error = w.userns_error,
+                .netns_error = fd >= 0 ? w.netns_error : (w.netns_error < 0 ? w.netns_error : -EPROTO),
+                .userns_ino = w.userns_ino,
+                .netns_fd = fd,
+        };
+        ret->stat = take_text(data, len, &off, w.stat_error);
+        ret->exe = take_text(data, len, &off, w.exe_error);
+        ret->root = take_text(data, len, &off, w.root_error);
+        return 0;
+}
+
+void procaccess_task_done(struct procaccess_task *t)
+{
+        if (!t)
+                return;
+        free(t->stat);
+        free(t->exe);
+        free(t->root);
+        t->stat = t->exe = t->root = NULL;
+        t->netns_fd = safe_close(t->netns_fd);
 }
 
 void procaccess_use_broker(int fd)

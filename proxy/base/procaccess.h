@@ -37,6 +37,23 @@ int procaccess_stat(int proc_dir_fd, char **ret);
 /* The inode of the task's user namespace (<proc dir>/ns/user). */
 int procaccess_userns_ino(int proc_dir_fd, uint64_t *ret);
 
+/*
+ * Everything a dump needs of its task that is behind a ptrace check, in one
+ * question (one round trip to the keeper instead of one per fact): its stat
+ * (the signal), exe link, root (as a path), user namespace and network
+ * namespace (an fd). Each fact has its own error: a task may show some.
+ */
+struct procaccess_task {
+        int stat_error, exe_error, root_error, userns_error, netns_error;
+        char *stat;
+        char *exe;
+        char *root;
+        uint64_t userns_ino;
+        int netns_fd;
+};
+int procaccess_task(int proc_dir_fd, struct procaccess_task *ret);
+void procaccess_task_done(struct procaccess_task *t);
+
 /* In the daemon: from now on ask through fd (a SOCK_SEQPACKET to the keeper). Not thread-safe: at start-up.
  */
 void procaccess_use_broker(int fd);

@@ -28,6 +28,9 @@ void identify_done(struct task_identity *t)
         t->exe = t->host_exe = t->cgroup_path = t->cgroup_v1_controllers = NULL;
         if (t->have_proc_dir)
                 t->proc_dir_fd = safe_close(t->proc_dir_fd);
+        if (t->have_netns)
+                t->netns_fd = safe_close(t->netns_fd);
+        t->have_netns = false;
         t->have_proc_dir = false;
 }
 
@@ -390,8 +393,9 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
                 (void) identify_parse_nspid(status, &ns_pid);
 
         /* Most containers share our user namespace: their ids need no map. */
-        uint64_t user_ns_ino = 0;
-        bool have_ns = procaccess_userns_ino(dirfd, &user_ns_ino) >= 0;
+        uint64_t user_ns_ino = t->user_ns_ino;
+        /* Usually known already (identify_from_proc asked for it with the rest). */
+        bool have_ns = t->have_user_ns || procaccess_userns_ino(dirfd, &user_ns_ino) >= 0;
         int64_t ns_root = -1;
         if (have_ns && ctx->user_ns_ino != 0 && user_ns_ino == ctx->user_ns_ino) {
                 ns_root = 0;
@@ -419,28 +423,28 @@ int identify_namespace_facts(int pidfd, const struct identify_context *ctx, stru
         return 0;
 }
 
-/* The task's root as a path from ours: its O_PATH fd, which we may read the link of ourselves. */
-static int read_root_path(int dirfd, char **ret)
+/* comm and, before 6.19, the signal: a held crashing task's exit_code field holds it. */
+static void apply_stat(struct task_identity *t, const char *stat, bool *ret_from_proc)
 {
-        _cleanup_close_ int root = procaccess_root(dirfd);
-        char link[64], path[PATH_MAX];
-        ssize_t k;
+        const char *open, *close;
+        int sig;
 
-        if (root < 0)
-                return root;
-        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", root);
-        k = readlink(link, path, sizeof(path) - 1);
-        if (k <= 0)
-                return k < 0 ? negative_errno() : -ENOENT;
-        path[k] = 0;
-        *ret = strdup(path);
-        return *ret ? 0 : -ENOMEM;
+        if (!stat)
+                return;
+        open = strchr(stat, '(');
+        close = strrchr(stat, ')');
+        if (open && close && close > open)
+                (void) snprintf(t->comm, sizeof(t->comm), "%.*s", (int) (close - open - 1), open + 1);
+        if (t->signal == 0 && identify_parse_stat_exit_code(stat, &sig) >= 0 && sig > 0 && sig < 65) {
+                t->signal = sig;
+                *ret_from_proc = true;
+        }
 }
 
 int identify_from_proc(int pidfd, const struct identify_context *ctx, struct task_identity *t)
 {
         _cleanup_close_ int dirfd = -EBADF;
-        _cleanup_free_ char *stat = NULL;
+        struct procaccess_task facts = { .netns_fd = -EBADF };
         bool signal_from_proc = false;
         int r;
 
@@ -456,32 +460,30 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
         }
 
         /*
-         * stat holds comm (the same 15 bytes as the comm file) and, before 6.19, the signal
-         * (only for a reader that passes a ptrace check: procaccess).
+         * What is behind a ptrace check, in one question (procaccess: the keeper answers
+         * when Landlock keeps us from asking the kernel ourselves). stat holds comm (the
+         * same 15 bytes as the comm file) and, before 6.19, the signal.
          */
-        if (procaccess_stat(dirfd, &stat) >= 0) {
-                const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-                int sig;
-
-                if (open && close && close > open)
-                        (void) snprintf(t->comm, sizeof(t->comm), "%.*s", (int) (close - open - 1),
-                                        open + 1);
-                /* A held crashing task's exit_code field holds the signal. */
-                if (t->signal == 0 && identify_parse_stat_exit_code(stat, &sig) >= 0 && sig > 0 &&
-                    sig < 65) {
-                        t->signal = sig;
-                        signal_from_proc = true;
-                }
-        }
-        if (procaccess_exe(dirfd, &t->host_exe) >= 0 && t->host_exe) {
+        if (procaccess_task(dirfd, &facts) >= 0) {
+                apply_stat(t, facts.stat, &signal_from_proc);
                 /*
-                 * The link reads as a path from our root: a task that chroot()ed (or a
+                 * The exe link reads as a path from our root: a task that chroot()ed (or a
                  * runtime that did it for it) names its executable relative to its own
                  * root. Both are only read, never followed.
                  */
-                _cleanup_free_ char *root = NULL;
-                if (read_root_path(dirfd, &root) >= 0)
-                        (void) identify_exe_in_root(t->host_exe, root, &t->exe);
+                t->host_exe = TAKE_PTR(facts.exe);
+                if (t->host_exe && facts.root)
+                        (void) identify_exe_in_root(t->host_exe, facts.root, &t->exe);
+                if (facts.userns_error >= 0) {
+                        t->user_ns_ino = facts.userns_ino;
+                        t->have_user_ns = true;
+                }
+                /* For a forward: the netns the collector may be in, taken while the task is held. */
+                if (facts.netns_fd >= 0) {
+                        t->netns_fd = TAKE_FD(facts.netns_fd);
+                        t->have_netns = true;
+                }
+                procaccess_task_done(&facts);
         }
 
         read_cgroup_path(pidfd, t->pid, &dirfd, ctx, t);
@@ -493,6 +495,8 @@ int identify_from_proc(int pidfd, const struct identify_context *ctx, struct tas
                 free(t->host_exe);
                 t->exe = t->host_exe = NULL;
                 t->comm[0] = 0;
+                t->netns_fd = safe_close(t->netns_fd);
+                t->have_user_ns = false;
                 if (signal_from_proc)
                         t->signal = 0;
                 if (t->cgroup_v1) {

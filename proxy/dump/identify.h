@@ -44,7 +44,10 @@ struct task_identity {
         bool proc_valid;
         bool have_proc_dir;
         int proc_dir_fd; /* /proc/<pid>, bound to the task: kept while the dump runs */
-        int signal;      /* 0 unknown */
+        bool have_netns;
+        int netns_fd;      /* its network namespace, when have_netns: where a collector may listen */
+        bool have_user_ns; /* user_ns_ino known already */
+        int signal;        /* 0 unknown */
         char comm[TASK_COMM_MAX + 1];
         /*
          * The executable as the task names it (inside its root, as chroot

@@ -10,6 +10,13 @@
 int pidfd_from_peer(int sockfd);
 
 /*
+ * The same for a socket connected to a listener bound to name ("@abstract"
+ * or "/path"): SO_PEERPIDFD, or before 6.5 the listener's pid from
+ * SO_PEERCRED proven to be the same process (pidfd_proc_from_listener()).
+ */
+int pidfd_from_listener(int sockfd, const char *name);
+
+/*
  * PIDFD_GET_INFO with the largest layout we know, so that every kernel fills
  * what it has and zeroes the rest. Fields are valid only where ret->mask says
  * so; fields of bits the kernel did not return are zeroed here, never guessed.
@@ -24,6 +31,12 @@ int pidfd_get_namespace(int pidfd, unsigned long request);
  * /proc/<pid> opened before this check names it), 0 once it is gone.
  */
 int pidfd_is_alive(int pidfd);
+
+/*
+ * SIGKILL to the process, which ends a coredump the kernel is writing or
+ * waiting on (its pipe readers); 0 when it is gone already.
+ */
+int pidfd_kill(int pidfd);
 
 /* 1 once the process has exited (a zombie included): its pidfd polls readable. */
 int pidfd_has_exited(int pidfd);

@@ -14,8 +14,8 @@ t_core_pattern_save
 
 TRY=$T_HELPERS/cdp-try-syscall
 top="cdp-test.$$"
-# CAP_DAC_OVERRIDE (1), CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_SYS_ADMIN (21)
-PROXY_CAPS=0000000000280006
+# CAP_DAC_OVERRIDE (1), CAP_DAC_READ_SEARCH (2), CAP_KILL (5), CAP_SYS_PTRACE (19), CAP_SYS_ADMIN (21)
+PROXY_CAPS=0000000000280026
 NO_CAPS=0000000000000000
 
 # ---- helpers -------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -152,6 +153,15 @@ static const char *const group_proxy_pidfd[] = {
         "open_by_handle_at",
         "openat2",
         "pidfd_open",
+};
+
+/*
+ * The pipe intake: a forward's fallback looks at the head of a core pipe
+ * without consuming it (tee into a pipe of our own). pidfd_send_signal has
+ * a rule of its own.
+ */
+static const char *const group_proxy_pipe[] = {
+        "tee",
 };
 
 /* The collector unlinks its path socket on the way out. */
@@ -331,6 +341,8 @@ int sandbox_apply_proxy(void)
         if (r >= 0)
                 r = ALLOW_GROUP(ctx, group_proxy_pidfd);
         if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_proxy_pipe);
+        if (r >= 0)
                 r = allow_ioctls(ctx, proxy_ioctls, ARRAY_SIZE(proxy_ioctls));
         if (r < 0)
                 return r;
@@ -351,6 +363,20 @@ int sandbox_apply_proxy(void)
                 if (r < 0)
                         return r;
         }
+
+        /*
+         * pidfd_send_signal() with signal 0 only asks whether a task is still
+         * there (before 6.13, where PIDFD_GET_INFO cannot); SIGKILL ends a
+         * pipe dump the kernel would otherwise hold for a reader that
+         * stopped (a pipe has no shutdown). No other signal, to anyone.
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, 0));
+        if (r >= 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) SIGKILL));
+        if (r < 0)
+                return r;
 
         /*
          * setns() only into a network namespace (a container's, where its

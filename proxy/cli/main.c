@@ -84,12 +84,18 @@ static int restore_pattern(const struct daemon_options *o)
                 config_free(c);
                 return EXIT_FAILURE;
         }
+        /* The pipe intake also raised core_pipe_limit: its old value is the second line. */
+        const char *limit_line = strstr(saved, "\n" PATTERN_STATE_PIPE_LIMIT);
+        unsigned limit = 0;
+        bool have_limit = limit_line && sscanf(limit_line + 1, PATTERN_STATE_PIPE_LIMIT "%u", &limit) == 1;
         saved[strcspn(saved, "\n")] = 0;
 
         /* Only undo our own pattern: anything else was set by someone after us. */
         if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
                 printf("core_pattern is '%s', not ours: left alone\n", current);
         } else {
+                if (have_limit && core_pattern_write_pipe_limit(limit) >= 0)
+                        printf("core_pipe_limit restored to %u\n", limit);
                 r = core_pattern_restore(saved);
                 if (r < 0) {
                         log_error_errno(r, "cannot write core_pattern");

@@ -133,8 +133,9 @@ static int take_dump(struct session *s, char *buf, usec_t deadline)
         if (r < 0)
                 return log_warning_errno(r, "%s: no dump followed the accept", s->req.id);
         r = collector_dump_parse(buf, len, &dump_id);
+        /* The kernel's connection, or in pipe mode ("mode": "pipe" in message 1) the kernel's pipe. */
         if (r < 0 || strcmp(dump_id, s->req.id) != 0 || s->n_fds < 1 ||
-            io_fd_check_type(s->fds[0], S_IFSOCK) < 0) {
+            (io_fd_check_type(s->fds[0], S_IFSOCK) < 0 && io_fd_check_type(s->fds[0], S_IFIFO) < 0)) {
                 log_warning("%s: message 3 is not a dump of this request", s->req.id);
                 return -EBADMSG;
         }

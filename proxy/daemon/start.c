@@ -148,6 +148,11 @@ unsigned host_workers(const struct limits *l)
         return MAX(HOST_WORKERS_MIN, l->max_concurrent / HOST_WORKERS_DIVISOR);
 }
 
+unsigned daemon_capacity(const struct limits *l)
+{
+        return l->max_concurrent + host_workers(l) + l->max_concurrent * QUEUE_PER_WORKER;
+}
+
 static int open_limits(struct daemon *m)
 {
         const struct limits *l = &m->setup->config->limits;
@@ -194,6 +199,8 @@ static int open_loop(struct daemon *m)
                 r = watch(m, m->control_fd);
         if (r >= 0 && m->connector)
                 r = watch(m, proc_connector_fd(m->connector));
+        if (r >= 0 && m->pipe_fd >= 0)
+                r = watch(m, m->pipe_fd);
         return r;
 }
 
@@ -245,12 +252,9 @@ int daemon_start(struct daemon *m)
         r = listener_open(m, c->listen_path);
         if (r < 0)
                 return r;
-        if (m->options->install_pattern) {
-                r = pattern_install(&m->pattern, c->listen_path, c->protocol == PROTOCOL_REQUEST);
-                if (r < 0)
-                        return r;
-        }
-        pattern_check(c->listen_path);
+        r = intake_start(m);
+        if (r < 0)
+                return r;
         r = open_extras(m);
         if (r >= 0)
                 r = open_loop(m);
@@ -266,8 +270,9 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter");
 
-        log_info("listening on %s (%s); events to %s; host store %s; config %s", c->listen_path,
-                 c->protocol == PROTOCOL_REQUEST ? "request" : "plain", event_log_path(m->setup->events),
-                 c->store_directory, c->source);
+        intake_report_unseen(m);
+        log_info("listening on %s (%s); events to %s; host store %s; config %s",
+                 m->mode == INTAKE_PIPE ? m->pipe_path : c->listen_path, intake_mode_to_string(m->mode),
+                 event_log_path(m->setup->events), c->store_directory, c->source);
         return 0;
 }

@@ -28,9 +28,21 @@ int pidfd_from_peer(int sockfd)
         return pidfd;
 }
 
+static unsigned forced;
+
+void pidfd_compat_force(unsigned features)
+{
+        __atomic_store_n(&forced, features, __ATOMIC_RELAXED);
+}
+
+static bool compat(unsigned feature)
+{
+        return __atomic_load_n(&forced, __ATOMIC_RELAXED) & feature;
+}
+
 int pidfd_from_listener(int sockfd, const char *name)
 {
-        int r = pidfd_from_peer(sockfd);
+        int r = compat(PIDFD_COMPAT_PEERPIDFD) ? -ENOPROTOOPT : pidfd_from_peer(sockfd);
 
         /* Before 6.5 the kernel knows no SO_PEERPIDFD. */
         return r == -ENOPROTOOPT ? pidfd_proc_from_listener(sockfd, name) : r;
@@ -62,6 +74,8 @@ int pidfd_get_info(int pidfd, uint64_t mask, struct cdp_pidfd_info *ret)
          * Larger sizes are zero-filled by every kernel since 6.13; the smaller
          * retries only matter if a kernel ever refuses a size it does not know.
          */
+        if (compat(PIDFD_COMPAT_GET_INFO))
+                __atomic_store_n(&no_get_info, true, __ATOMIC_RELAXED);
         for (size_t i = 0; i < ARRAY_SIZE(sizes) && !__atomic_load_n(&no_get_info, __ATOMIC_RELAXED); i++) {
                 memset(&info, 0, sizeof(info));
                 info.mask = mask;
@@ -116,7 +130,7 @@ int pidfd_get_info(int pidfd, uint64_t mask, struct cdp_pidfd_info *ret)
 
 int pidfd_get_namespace(int pidfd, unsigned long request)
 {
-        int fd = ioctl(pidfd, request, 0);
+        int fd = compat(PIDFD_COMPAT_NAMESPACES) ? (errno = ENOTTY, -1) : ioctl(pidfd, request, 0);
         if (fd >= 0)
                 return fd;
         fd = negative_errno();
@@ -133,7 +147,7 @@ int pidfd_is_alive(int pidfd)
          * task is reaped. Unlike a signal-0 pidfd_send_signal() it checks no
          * permission, so the daemon needs no CAP_KILL for other users' tasks.
          */
-        if (__atomic_load_n(&no_get_info, __ATOMIC_RELAXED))
+        if (__atomic_load_n(&no_get_info, __ATOMIC_RELAXED) || compat(PIDFD_COMPAT_GET_INFO))
                 return pidfd_proc_is_alive(pidfd);
         if (ioctl(pidfd, PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER0_COMPAT), &info) < 0) {
                 if (errno == ESRCH || errno == EREMOTE)

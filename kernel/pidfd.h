@@ -6,6 +6,18 @@
 
 #include "kernel/compat.h"
 
+/*
+ * For tests on a newer kernel: behave as one without these features, so the
+ * /proc fallbacks (kernel/pidfd-proc.h) run where the kernel would not make
+ * them. Never called outside fault injection.
+ */
+enum {
+        PIDFD_COMPAT_GET_INFO = 1 << 0,   /* as before 6.13 */
+        PIDFD_COMPAT_NAMESPACES = 1 << 1, /* as before 6.11 */
+        PIDFD_COMPAT_PEERPIDFD = 1 << 2,  /* as before 6.5 */
+};
+void pidfd_compat_force(unsigned features);
+
 /* The pidfd of the process at the other end of a connected AF_UNIX socket (SO_PEERPIDFD). */
 int pidfd_from_peer(int sockfd);
 

@@ -18,6 +18,8 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
+#include "kernel/pidfd.h"
+#include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/intake.h"
 #include "proxy/daemon/state.h"
@@ -204,6 +206,11 @@ int intake_start(struct daemon *m)
         bool request = false;
         int r;
 
+        /* Tests: the /proc fallbacks of older kernels on this one (CDP_FAULT=pidfd-compat:BITS). */
+        if (fault_value("pidfd-compat") > 0) {
+                pidfd_compat_force((unsigned) fault_value("pidfd-compat"));
+                log_warning("fault injection: pidfd features %#lx taken for absent", fault_value("pidfd-compat"));
+        }
         /* A kernel whose sysctl cannot be read is taken for one without sockets. */
         r = core_pattern_detect_modes(&modes);
         if (r < 0) {

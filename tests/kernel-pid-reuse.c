@@ -99,7 +99,8 @@ static int connect_to(const char *name)
         socklen_t len;
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-        if (fd < 0 || netns_sockaddr_un(name, &sa, &len) < 0 || connect(fd, (struct sockaddr *) &sa, len) < 0) {
+        if (fd < 0 || netns_sockaddr_un(name, &sa, &len) < 0 ||
+            connect(fd, (struct sockaddr *) &sa, len) < 0) {
                 safe_close(fd);
                 return -1;
         }
@@ -119,7 +120,8 @@ static void test_listener(void)
         sock = connect_to(name);
         ok(sock >= 0, "listener: connected");
         pidfd = pidfd_proc_from_listener(sock, name);
-        ok(pidfd >= 0, "listener still holding its socket: proven (%s)", pidfd < 0 ? strerror(-pidfd) : "ok");
+        ok(pidfd >= 0, "listener still holding its socket: proven (%s)",
+           pidfd < 0 ? strerror(-pidfd) : "ok");
         if (pidfd >= 0) {
                 pid_t p = 0;
                 (void) pidfd_proc_pid(pidfd, &p);
@@ -138,7 +140,8 @@ static void test_listener(void)
         (void) snprintf(name, sizeof(name), "@cdp-pid-reuse-b-%d", (int) getppid());
         listener = spawn_listener(name, true, &holder);
         sock = connect_to(name);
-        is_int(pidfd_proc_from_listener(sock, name), -EPERM, "listener that gave its socket away: not proven");
+        is_int(pidfd_proc_from_listener(sock, name), -EPERM,
+               "listener that gave its socket away: not proven");
         sock = safe_close(sock);
 
         /* It died, and a new process has its number: never taken for it. */

@@ -209,7 +209,8 @@ int intake_start(struct daemon *m)
         /* Tests: the /proc fallbacks of older kernels on this one (CDP_FAULT=pidfd-compat:BITS). */
         if (fault_value("pidfd-compat") > 0) {
                 pidfd_compat_force((unsigned) fault_value("pidfd-compat"));
-                log_warning("fault injection: pidfd features %#lx taken for absent", fault_value("pidfd-compat"));
+                log_warning("fault injection: pidfd features %#lx taken for absent",
+                            fault_value("pidfd-compat"));
         }
         /* A kernel whose sysctl cannot be read is taken for one without sockets. */
         r = core_pattern_detect_modes(&modes);

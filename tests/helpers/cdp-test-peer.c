@@ -20,14 +20,12 @@
  *   cdp-test-peer pattern-check PATTERN    prints valid=1 if kernel/ accepts the pattern
  *   cdp-test-peer core-modes               prints the modes the kernel lists
  *   cdp-test-peer coredump-mask PID        prints the pidfd's coredump_mask (dumpability of a live task)
- *   cdp-test-peer pidfd-ioctl PID          the kernel's own PIDFD_GET_INFO, no fallback: mask=... or error=...
- *   cdp-test-peer pidfd-facts PID          what kernel/pidfd.c says of PID, with its fallbacks: pid= tgid=
- *                                          ruid= euid= cgroup_id= netns_ino= alive=
- *   cdp-test-peer collector ADDRESS MODE   a misbehaving collector (SOCK_SEQPACKET listener) for every
- *                                          connection: MODE decline (answers no), silent (never answers),
- *                                          stall (accepts, takes the dump, never reads it), garbage
- *                                          (answers with non-JSON), close (accepts, then closes at once
- *                                          after message 3); prints one line per connection
+ *   cdp-test-peer pidfd-ioctl PID          the kernel's own PIDFD_GET_INFO, no fallback: mask=... or
+ * error=... cdp-test-peer pidfd-facts PID          what kernel/pidfd.c says of PID, with its fallbacks: pid=
+ * tgid= ruid= euid= cgroup_id= netns_ino= alive= cdp-test-peer collector ADDRESS MODE   a misbehaving
+ * collector (SOCK_SEQPACKET listener) for every connection: MODE decline (answers no), silent (never
+ * answers), stall (accepts, takes the dump, never reads it), garbage (answers with non-JSON), close
+ * (accepts, then closes at once after message 3); prints one line per connection
  */
 
 #include <errno.h>
@@ -316,7 +314,8 @@ int main(int argc, char **argv)
                 uint64_t ino = 0;
                 if (pidfd < 0)
                         return fail("pidfd_open", negative_errno());
-                int r = pidfd_get_info(pidfd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID, &info);
+                int r = pidfd_get_info(pidfd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID,
+                                       &info);
                 if (r < 0)
                         return fail("pidfd_get_info", r);
                 ns = pidfd_get_namespace(pidfd, PIDFD_GET_NET_NAMESPACE);

@@ -149,6 +149,9 @@ sleep 1
 t_is "$(grep -c stuck-pipe "$d/events.jsonl")" 0 "stopped daemon: the daemon left the pipe to its helper (no event)"
 t_ok "stopped daemon: the daemon logged that the helper kept it" \
 	t_wait_for 5 grep -qE "keeps the dump itself|the helper kept the dump itself" "$d/proxy.err"
+# The proc connector saw the crash; the hand-off came, late: not a lost dump (after the accounting's grace).
+sleep 6
+t_is "$(grep -c '"coredump-lost"' "$d/events.jsonl")" 0 "stopped daemon: the late hand-off is not counted as lost"
 
 # ---- the fallbacks of older kernels, here: /proc for PIDFD_GET_INFO (6.13), the namespace
 # ioctls (6.11) and SO_PEERPIDFD (6.5), forced by fault injection ----------------------------

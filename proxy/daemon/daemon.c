@@ -111,7 +111,8 @@ static size_t on_pipe(struct daemon *m)
 
         for (unsigned i = 0; i < 256; i++) {
                 struct dump *d = NULL;
-                int r = intake_pipe_receive(m->pipe_fd, m->setup, &d);
+                pid_t pid = 0;
+                int r = intake_pipe_receive(m->pipe_fd, m->setup, &d, &pid);
 
                 if (r >= 0) {
                         admit(m, d);
@@ -121,10 +122,12 @@ static size_t on_pipe(struct daemon *m)
                 if (r == -EAGAIN || r == -EINTR)
                         break;
                 /* Its helper hears nothing back and keeps the dump itself. */
-                if (r == -ESRCH)
+                if (r == -ESRCH) {
+                        /* It arrived, just not in time: not a lost dump, the helper reports it. */
+                        accounting_arrived(m->accounting, pid, io_now());
                         log_info("a pipe helper's hand-off came too late: its task is gone, the helper kept "
                                  "the dump itself");
-                else
+                } else
                         log_warning_errno(r, "dropped a pipe helper's hand-off");
         }
         return n;

@@ -100,7 +100,7 @@ static int check_handoff(const int *fds, size_t n, const struct pipe_facts *f)
         return r;
 }
 
-int intake_pipe_receive(int intake_fd, struct proxy_setup *setup, struct dump **ret)
+int intake_pipe_receive(int intake_fd, struct proxy_setup *setup, struct dump **ret, pid_t *ret_pid)
 {
         char buf[PIPE_HANDOFF_MAX + 1];
         int fds[_FD_MAX] = { -EBADF, -EBADF };
@@ -113,9 +113,12 @@ int intake_pipe_receive(int intake_fd, struct proxy_setup *setup, struct dump **
         k = fdpass_recv(intake_fd, buf, sizeof(buf), fds, _FD_MAX, &n, MSG_DONTWAIT);
         if (k < 0)
                 return (int) k;
+        *ret_pid = 0;
         r = pipe_handoff_parse(buf, (size_t) k, &f);
-        if (r >= 0)
+        if (r >= 0) {
+                *ret_pid = (pid_t) f.pid;
                 r = check_handoff(fds, n, &f);
+        }
         if (r >= 0)
                 r = dump_new(-EBADF, n == _FD_MAX ? fds[FD_PIDFD] : -EBADF, (pid_t) f.pid, setup, &d);
         if (r < 0) {

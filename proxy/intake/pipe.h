@@ -21,10 +21,12 @@ int intake_pipe_open(const char *listen_path, char **ret_path);
 /*
  * Takes one hand-off off the intake socket as a new dump in pipe mode.
  * Never blocks: -EAGAIN when none is queued. A hand-off that is not well
- * formed (-EBADMSG, -EPROTO) is dropped with every fd it carried: its
- * helper hears nothing and keeps the dump itself.
+ * formed (-EBADMSG, -EPROTO), or whose task is gone already (-ESRCH: its
+ * helper gave up waiting), is dropped with every fd it carried: its helper
+ * hears nothing and keeps the dump itself. *ret_pid is the crashing task's
+ * pid whenever the datagram said it, for the lost-dump accounting.
  */
-int intake_pipe_receive(int intake_fd, struct proxy_setup *setup, struct dump **ret);
+int intake_pipe_receive(int intake_fd, struct proxy_setup *setup, struct dump **ret, pid_t *ret_pid);
 
 /*
  * Settles who reads the pipe, on the dump's worker: tells the helper the

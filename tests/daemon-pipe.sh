@@ -156,21 +156,26 @@ t_is "$(grep -c '"coredump-lost"' "$d/events.jsonl")" 0 "stopped daemon: the lat
 # ---- the fallbacks of older kernels, here: /proc for PIDFD_GET_INFO (6.13), the namespace
 # ioctls (6.11) and SO_PEERPIDFD (6.5), forced by fault injection ----------------------------
 t_ok "daemon stops" t_proxy_stop
-CDP_FAULT=pidfd-compat:7 t_proxy_start "$d"
-t_ok "compat: the daemon runs on the fallbacks" grep -q "taken for absent" "$d/proxy.err"
-out=$("$T_HELPERS/cdp-crasher" --name compat-host --size 1048576)
-ev=$(t_event "$d" compat-host)
-t_is "$(t_jq "$ev" .outcome)" stored "compat: host crash stored"
-t_is "$(t_jq "$ev" .pid)" "$(t_kv -t "$out" pid)" "compat: its pid, from /proc through the pidfd"
-t_is "$(t_jq "$ev" .uid)" 0 "compat: its uid"
-t_is "$(t_jq "$ev" .signal)" 11 "compat: its signal (the kernel's %s)"
-out=$(t_container_run "$ct" "$ct_cg" "$T_HELPERS/cdp-crasher" --name compat-ct --size 1048576)
-ev=$(t_event "$d" compat-ct)
-t_is "$(t_jq "$ev" .outcome)" delivered \
-	"compat: delivered (the collector proven by SO_PEERCRED and its fd table, the netns through /proc)"
-t_is "$(t_jq "$ev" .container.id)" "$ct_id" "compat: the container from /proc/<pid>/cgroup"
-t_is "$(jq -r .pid "$d/ct/$(t_jq "$ev" .id).json")" "$(t_kv -t "$out" pid)" \
-	"compat: the collector sees the pid of its namespace"
+if grep -q '^#define CDP_FAULT_INJECTION 1' "$top_builddir/config.h" 2>/dev/null; then
+	CDP_FAULT=pidfd-compat:7 t_proxy_start "$d"
+	t_ok "compat: the daemon runs on the fallbacks" grep -q "taken for absent" "$d/proxy.err"
+	out=$("$T_HELPERS/cdp-crasher" --name compat-host --size 1048576)
+	ev=$(t_event "$d" compat-host)
+	t_is "$(t_jq "$ev" .outcome)" stored "compat: host crash stored"
+	t_is "$(t_jq "$ev" .pid)" "$(t_kv -t "$out" pid)" "compat: its pid, from /proc through the pidfd"
+	t_is "$(t_jq "$ev" .uid)" 0 "compat: its uid"
+	t_is "$(t_jq "$ev" .signal)" 11 "compat: its signal (the kernel's %s)"
+	out=$(t_container_run "$ct" "$ct_cg" "$T_HELPERS/cdp-crasher" --name compat-ct --size 1048576)
+	ev=$(t_event "$d" compat-ct)
+	t_is "$(t_jq "$ev" .outcome)" delivered \
+		"compat: delivered (the collector proven by SO_PEERCRED and its fd table, the netns through /proc)"
+	t_is "$(t_jq "$ev" .container.id)" "$ct_id" "compat: the container from /proc/<pid>/cgroup"
+	t_is "$(jq -r .pid "$d/ct/$(t_jq "$ev" .id).json")" "$(t_kv -t "$out" pid)" \
+		"compat: the collector sees the pid of its namespace"
+else
+	echo "ok $((T_COUNT += 1)) - compat: the fallbacks on this kernel # SKIP built without --enable-fault-injection"
+	t_proxy_start "$d"
+fi
 
 # ---- stop: the pattern and core_pipe_limit come back ------------------------------------------
 t_ok "daemon stops on SIGTERM" t_proxy_stop

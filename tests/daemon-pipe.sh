@@ -183,4 +183,13 @@ t_is "$(cat /proc/sys/kernel/core_pattern)" "$T_PATTERN_SAVED" "stop: core_patte
 t_is "$(cat /proc/sys/kernel/core_pipe_limit)" "$limit_before" "stop: core_pipe_limit restored"
 t_ok "stop: the pipe intake is gone" test ! -e "$d/kernel.sock.pipe"
 t_ok "stop: the helper's settings stay (it needs them while no daemon runs)" test -f "$d/kernel.sock.pipe-settings"
+
+# ---- killed, then `restore-pattern`: both come back ---------------------------------------------
+t_ok "daemon starts again" t_proxy_start "$d"
+kill -KILL "$T_PROXY_PID"
+wait "$T_PROXY_PID" 2>/dev/null
+out=$("$T_PROXY" restore-pattern --config "$d/config.json" 2>&1)
+t_like "$out" "core_pipe_limit restored to $limit_before" "restore-pattern: says it restored core_pipe_limit"
+t_is "$(cat /proc/sys/kernel/core_pattern)" "$T_PATTERN_SAVED" "restore-pattern: core_pattern restored"
+t_is "$(cat /proc/sys/kernel/core_pipe_limit)" "$limit_before" "restore-pattern: core_pipe_limit restored"
 t_done

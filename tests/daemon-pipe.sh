@@ -10,13 +10,14 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_root
 t_require_cgroup2
-t_require_cmd jq unshare nsenter
+t_require_cmd jq unshare nsenter python3
 t_core_pattern_save
 [ -x "$top_builddir/coredump-proxy-pipe" ] || t_skip_all "coredump-proxy-pipe is not built"
 
 top="cdp-test.$$"
 routes='[
   {"name":"noisy","match":{"comm":"noisy-*"},"action":"reject"},
+  {"name":"giveback","match":{"comm":"giveback-*"},"action":"forward","address":"@cdp-pipe-giveback","fallback":"store"},
   {"name":"containers","match":{"container":true},"action":"forward","fallback":"store"},
   {"name":"host","match":{},"action":"store"}
 ]'
@@ -89,6 +90,43 @@ t_ok "container: the collector wrote the core" t_is_elf "$d/ct/$id.core"
 t_is "$(jq -r .mode "$d/ct/$id.json")" pipe "container: the collector's metadata says mode pipe"
 t_is "$(jq -r .pid "$d/ct/$id.json")" "$(t_kv -t "$out" pid)" "container: the collector sees its own pid"
 t_is "$(t_kv -t "$out" coredump)" 1 "container: the task's wait status shows a core"
+
+# ---- a collector that gives the pipe back: the fallback keeps the whole core, and only then --------
+# It answers "consumed": false; whether it read nothing is checked on the pipe itself (tee: its head
+# is still the ELF magic), so one that read some and says otherwise gets nothing kept.
+cat >"$d/giveback.py" <<'PY'
+import array, json, os, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv.bind("\0cdp-pipe-giveback")
+srv.listen(4)
+print("listening", flush=True)
+while True:
+    c, _ = srv.accept()
+    req = json.loads(c.recv(65536))
+    c.send(b'{"accept": true}')
+    fds = array.array("i")
+    msg, anc, _, _ = c.recvmsg(65536, socket.CMSG_SPACE(4 * fds.itemsize))
+    for level, kind, data in anc:
+        fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    if req["comm"].startswith("giveback-lie"):
+        os.read(fds[0], 100)
+    for fd in fds:
+        os.close(fd)
+    c.send(json.dumps({"consumed": False, "error": "no room"}).encode())
+    c.close()
+PY
+t_container_run "$ct" "$ct_cg" python3 "$d/giveback.py" >"$d/giveback.log" 2>&1 &
+t_track_pid $!
+t_wait_for 10 grep -qs listening "$d/giveback.log"
+t_container_run "$ct" "$ct_cg" "$T_HELPERS/cdp-crasher" --name giveback-ok --size 1048576 >/dev/null
+ev=$(t_event "$d" giveback-ok)
+t_is "$(t_jq "$ev" .outcome)/$(t_jq "$ev" .reason)/$(t_jq "$ev" .fallback)" stored/collector-error/true \
+	"given back unread: the fallback stored it"
+t_ok "given back unread: the whole core, from its first byte" t_is_elf "$d/store/$(t_jq "$ev" .id).core"
+t_container_run "$ct" "$ct_cg" "$T_HELPERS/cdp-crasher" --name giveback-lie --size 1048576 >/dev/null
+ev=$(t_event "$d" giveback-lie)
+t_is "$(t_jq "$ev" .outcome)/$(t_jq "$ev" .reason)" failed/collector-error \
+	"given back after reading some: nothing kept (a core without its start)"
 
 # ---- a listener in the host's network namespace is never a container's collector -----------
 t_cgroup_make "$CG2" "$top/system.slice/docker-$(t_hex64).scope"

@@ -8,12 +8,16 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernel/cleanup.h"
 #include "kernel/pidfd-proc.h"
-#include "proxy/daemon/intake.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/protocol/pipe-handoff.h"
 #include "tests/tap.h"
 
@@ -134,29 +138,60 @@ static void test_choose(void)
         enum intake_mode m;
         const char *why = NULL;
 
-        is_int(intake_choose(PROTOCOL_AUTO, &k61, true, &m, &why), 0, "auto on 6.1");
+        is_int(mode_choose(PROTOCOL_AUTO, &k61, true, &m, &why), 0, "auto on 6.1");
         is_int(m, INTAKE_PIPE, "auto on 6.1: pipe");
         ok(why && strstr(why, "no kernel.core_modes"), "auto on 6.1: says why (%s)", why);
-        is_int(intake_choose(PROTOCOL_AUTO, &k616, true, &m, &why), 0, "auto on 6.16+");
+        is_int(mode_choose(PROTOCOL_AUTO, &k616, true, &m, &why), 0, "auto on 6.16+");
         is_int(m, INTAKE_REQUEST, "auto on 6.16+: the socket (\"@@\" where taken)");
-        is_int(intake_choose(PROTOCOL_AUTO, &no_socket, true, &m, &why), 0,
-               "auto, core_modes without socket");
+        is_int(mode_choose(PROTOCOL_AUTO, &no_socket, true, &m, &why), 0, "auto, core_modes without socket");
         is_int(m, INTAKE_PIPE, "auto, core_modes without socket: pipe");
-        is_int(intake_choose(PROTOCOL_AUTO, &nothing, true, &m, &why), -EOPNOTSUPP,
+        is_int(mode_choose(PROTOCOL_AUTO, &nothing, true, &m, &why), -EOPNOTSUPP,
                "auto on a kernel with neither: an error");
-        is_int(intake_choose(PROTOCOL_REQUEST, &k61, true, &m, &why), -EOPNOTSUPP,
+        is_int(mode_choose(PROTOCOL_REQUEST, &k61, true, &m, &why), -EOPNOTSUPP,
                "request on 6.1 with --install-pattern: an error, never a pattern the kernel misreads");
         ok(why && strstr(why, "auto"), "request on 6.1: the error names the way out");
-        is_int(intake_choose(PROTOCOL_PLAIN, &k61, false, &m, &why), 0,
+        is_int(mode_choose(PROTOCOL_PLAIN, &k61, false, &m, &why), 0,
                "plain on 6.1 without --install-pattern: runs (and warns)");
-        is_int(intake_choose(PROTOCOL_PIPE, &k616, true, &m, &why), 0, "pipe forced on 6.16+");
+        is_int(mode_choose(PROTOCOL_PIPE, &k616, true, &m, &why), 0, "pipe forced on 6.16+");
         is_int(m, INTAKE_PIPE, "pipe forced on 6.16+: pipe");
-        is_int(intake_choose(PROTOCOL_PIPE, &nothing, true, &m, &why), -EOPNOTSUPP,
+        is_int(mode_choose(PROTOCOL_PIPE, &nothing, true, &m, &why), -EOPNOTSUPP,
                "pipe on a kernel that lists no pipe: an error");
-        is_int(intake_choose(PROTOCOL_PLAIN, &k616, true, &m, &why), 0, "plain on 6.16+");
+        is_int(mode_choose(PROTOCOL_PLAIN, &k616, true, &m, &why), 0, "plain on 6.16+");
         is_int(m, INTAKE_PLAIN, "plain on 6.16+: plain");
         for (int i = 0; i < _INTAKE_MODE_MAX; i++)
                 is_int(intake_mode_from_string(intake_mode_to_string(i)), i, "mode %d has a name", i);
+}
+
+/* The kernel runs the helper as root for every crash: only a file only root can change will do. */
+static void test_helper_check(void)
+{
+        char dir[] = "/tmp/cdp-unit-helper-XXXXXX", path[128];
+        int fd;
+
+        if (geteuid() != 0 || !mkdtemp(dir)) {
+                tap_diag("helper check: needs root (file owners), skipped");
+                return;
+        }
+        (void) snprintf(path, sizeof(path), "%s/coredump-proxy-pipe", dir);
+        is_int(mode_helper_check(path), -ENOENT, "helper check: missing");
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ok(fd >= 0, "helper check: made a file");
+        close(fd);
+        is_int(mode_helper_check(path), -ENOEXEC, "helper check: not executable");
+        (void) chmod(path, 0755);
+        (void) chmod(dir, 0755);
+        is_int(mode_helper_check(path), 0, "helper check: root's, 0755, in a root directory");
+        (void) chmod(path, 0775);
+        is_int(mode_helper_check(path), -EPERM, "helper check: group-writable");
+        (void) chmod(path, 0755);
+        (void) chmod(dir, 0777);
+        is_int(mode_helper_check(path), -EPERM, "helper check: in a directory others can write");
+        (void) chmod(dir, 0755);
+        (void) chown(path, 65534, 65534);
+        is_int(mode_helper_check(path), -EPERM, "helper check: not root's");
+        is_int(mode_helper_check("coredump-proxy-pipe"), -EINVAL, "helper check: relative");
+        (void) unlink(path);
+        (void) rmdir(dir);
 }
 
 static void test_proc_parsers(void)
@@ -217,6 +252,7 @@ int main(void)
         test_handoff();
         test_settings();
         test_choose();
+        test_helper_check();
         test_proc_parsers();
         return tap_done();
 }

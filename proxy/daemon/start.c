@@ -252,7 +252,7 @@ int daemon_start(struct daemon *m)
         r = listener_open(m, c->listen_path);
         if (r < 0)
                 return r;
-        r = intake_start(m);
+        r = mode_start(m);
         if (r < 0)
                 return r;
         r = open_extras(m);
@@ -270,7 +270,7 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter");
 
-        intake_report_unseen(m);
+        mode_report_unseen(m);
         log_info("listening on %s (%s); events to %s; host store %s; config %s",
                  m->mode == INTAKE_PIPE ? m->pipe_path : c->listen_path, intake_mode_to_string(m->mode),
                  event_log_path(m->setup->events), c->store_directory, c->source);

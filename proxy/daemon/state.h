@@ -8,7 +8,7 @@
 #include "kernel/io.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/daemon/inflight.h"
-#include "proxy/daemon/intake.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
 #include "proxy/daemon/workers.h"
 #include "proxy/dump/env.h"
@@ -33,7 +33,7 @@ struct daemon {
         char *socket_path;
 
         struct pattern_hold pattern;
-        /* Which intake the kernel gets (proxy/daemon/intake.c); the pipe intake's socket in pipe mode. */
+        /* Which intake the kernel gets (proxy/daemon/mode.c); the pipe intake's socket in pipe mode. */
         enum intake_mode mode;
         int pipe_fd;
         char *pipe_path;
@@ -56,14 +56,14 @@ unsigned host_workers(const struct limits *l);
 /* Dumps the daemon holds at once, running and queued: what core_pipe_limit must allow in pipe mode. */
 unsigned daemon_capacity(const struct limits *l);
 
-/* proxy/daemon/intake.c: the mode and why, the pipe intake, the pattern (before the sandbox). */
-int intake_start(struct daemon *m);
+/* proxy/daemon/mode.c: the mode and why, the pipe intake, the pattern (before the sandbox). */
+int mode_start(struct daemon *m);
 /*
  * The dumps the pipe helper kept while no daemon answered, as event lines:
  * once started (the event log's writer is a thread, and threads come after
  * the capabilities are reduced).
  */
-void intake_report_unseen(struct daemon *m);
+void mode_report_unseen(struct daemon *m);
 
 /* proxy/daemon/listener.c: the kernel socket, one daemon per path. */
 int listener_open(struct daemon *m, const char *path);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The daemon's choice of intake at start (proxy/daemon/intake.h), the pipe
+ * The daemon's choice of intake at start (proxy/daemon/mode.h), the pipe
  * intake's socket and settings, and the pattern that points the kernel at
- * the chosen one. Everything here runs before the sandbox is loaded.
+ * the chosen one, all before the sandbox is loaded; then the dumps the pipe
+ * helper kept while no daemon answered.
  */
 
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include "kernel/pidfd.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
-#include "proxy/daemon/intake.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/daemon/state.h"
 #include "proxy/intake/pipe.h"
 
@@ -38,8 +39,8 @@ static const char *const mode_names[_INTAKE_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(intake_mode, enum intake_mode, mode_names)
 
-int intake_choose(enum listen_protocol protocol, const struct core_modes *modes, bool install,
-                  enum intake_mode *ret, const char **ret_why)
+int mode_choose(enum listen_protocol protocol, const struct core_modes *modes, bool install,
+                enum intake_mode *ret, const char **ret_why)
 {
         const char *no_socket = modes->listed ? "kernel.core_modes lists no \"socket\""
                                               : "this kernel has no kernel.core_modes (before 6.16): no "
@@ -95,7 +96,7 @@ static bool root_only(const struct stat *st)
         return st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-int intake_helper_check(const char *path)
+int mode_helper_check(const char *path)
 {
         _cleanup_free_ char *copy = strdup(path);
         struct stat st, dir;
@@ -115,7 +116,7 @@ int intake_helper_check(const char *path)
         return 0;
 }
 
-int intake_helper_path(char **ret)
+int mode_helper_path(char **ret)
 {
         char self[PATH_MAX];
         _cleanup_free_ char *next = NULL;
@@ -127,7 +128,7 @@ int intake_helper_path(char **ret)
                 self[k] = 0;
                 if (asprintf(&next, "%s/%s", dirname(self), PIPE_HELPER_NAME) < 0)
                         return -ENOMEM;
-                r = intake_helper_check(next);
+                r = mode_helper_check(next);
                 if (r >= 0) {
                         *ret = TAKE_PTR(next);
                         return 0;
@@ -135,7 +136,7 @@ int intake_helper_path(char **ret)
                 if (r != -ENOENT)
                         log_warning_errno(r, "%s is not fit to be run by the kernel as root", next);
         }
-        r = intake_helper_check(LIBEXECDIR "/coredump-proxy/" PIPE_HELPER_NAME);
+        r = mode_helper_check(LIBEXECDIR "/coredump-proxy/" PIPE_HELPER_NAME);
         if (r < 0)
                 return r;
         *ret = strdup(LIBEXECDIR "/coredump-proxy/" PIPE_HELPER_NAME);
@@ -160,7 +161,7 @@ static int start_pipe(struct daemon *m, const struct core_modes *modes)
                                   "does not answer, the helper stores in %s",
                                   c->listen_path, CONFIG_DEFAULT_STORE);
 
-        r = intake_helper_path(&helper);
+        r = mode_helper_path(&helper);
         if (r < 0) {
                 if (!m->options->install_pattern) {
                         log_warning_errno(r, "no usable %s: a pipe pattern cannot point at it",
@@ -184,7 +185,7 @@ static int start_pipe(struct daemon *m, const struct core_modes *modes)
         return pattern_install_pipe(&m->pattern, c->listen_path, pattern, daemon_capacity(&c->limits));
 }
 
-void intake_report_unseen(struct daemon *m)
+void mode_report_unseen(struct daemon *m)
 {
         int r;
 
@@ -198,7 +199,7 @@ void intake_report_unseen(struct daemon *m)
                             r);
 }
 
-int intake_start(struct daemon *m)
+int mode_start(struct daemon *m)
 {
         const struct config *c = m->setup->config;
         struct core_modes modes = {};
@@ -218,7 +219,7 @@ int intake_start(struct daemon *m)
                 log_warning_errno(r, "cannot read kernel.core_modes");
                 modes = (struct core_modes){ .file = true, .pipe = true };
         }
-        r = intake_choose(c->protocol, &modes, m->options->install_pattern, &m->mode, &why);
+        r = mode_choose(c->protocol, &modes, m->options->install_pattern, &m->mode, &why);
         if (r < 0)
                 return log_error_errno(r, "%s; core_pattern left alone", why);
         log_info("mode %s: %s", intake_mode_to_string(m->mode), why);

@@ -35,8 +35,8 @@ int intake_mode_from_string(const char *s);
  * false a socket protocol on a kernel without sockets is allowed (nothing
  * is written; the daemon warns that no dump will arrive).
  */
-int intake_choose(enum listen_protocol protocol, const struct core_modes *modes, bool install,
-                  enum intake_mode *ret, const char **ret_why);
+int mode_choose(enum listen_protocol protocol, const struct core_modes *modes, bool install,
+                enum intake_mode *ret, const char **ret_why);
 
 /*
  * Where the pipe helper is: next to our own program (a build tree), else
@@ -44,7 +44,7 @@ int intake_choose(enum listen_protocol protocol, const struct core_modes *modes,
  * crash, so it must be a root-owned executable that only root can change,
  * in a directory only root can change: -EPERM otherwise, -ENOENT if absent.
  */
-int intake_helper_path(char **ret);
+int mode_helper_path(char **ret);
 
-/* Checks one candidate as intake_helper_path() does; exposed for tests. */
-int intake_helper_check(const char *path);
+/* Checks one candidate as mode_helper_path() does; exposed for tests. */
+int mode_helper_check(const char *path);

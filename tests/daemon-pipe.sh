@@ -10,7 +10,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_root
 t_require_cgroup2
-t_require_cmd jq unshare nsenter python3
+t_require_cmd jq unshare nsenter python3 setpriv
 t_core_pattern_save
 [ -x "$top_builddir/coredump-proxy-pipe" ] || t_skip_all "coredump-proxy-pipe is not built"
 
@@ -210,6 +210,15 @@ if grep -q '^#define CDP_FAULT_INJECTION 1' "$top_builddir/config.h" 2>/dev/null
 	t_is "$(t_jq "$ev" .container.id)" "$ct_id" "compat: the container from /proc/<pid>/cgroup"
 	t_is "$(jq -r .pid "$d/ct/$(t_jq "$ev" .id).json")" "$(t_kv -t "$out" pid)" \
 		"compat: the collector sees the pid of its namespace"
+	# Without the pidfd's coredump mask (6.16) a setuid-style dump is known by the kernel's %d alone.
+	t_sysctl_set /proc/sys/fs/suid_dumpable 2
+	install -m 4755 -o root "$T_HELPERS/cdp-crasher" "$d/suid-crasher"
+	t_container_run "$ct" "$ct_cg" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$d/suid-crasher" --name compat-suid >/dev/null
+	ev=$(t_event "$d" compat-suid)
+	t_is "$(t_jq "$ev" .reason)/$(t_jq "$ev" .outcome)" sensitive/stored \
+		"compat: a setuid-style dump (d=2) is never forwarded"
+	t_is "$(jq -r .sensitive "$d/store/$(t_jq "$ev" .id).json")" true "compat: its metadata says sensitive"
 else
 	echo "ok $((T_COUNT += 1)) - compat: the fallbacks on this kernel # SKIP built without --enable-fault-injection"
 	t_proxy_start "$d"

@@ -42,6 +42,9 @@ is "$(cat $pattern)" \
 	"|/usr/bin/coredump-proxy-pipe /run/coredump-proxy/kernel.sock P=%P s=%s t=%t d=%d" \
 	"pattern: the helper next to the daemon, no %F (6.16+)"
 ok "core_pipe_limit raised: the kernel holds the task until the pipe is closed" test "$(cat $limit)" -gt 0
+is "$(grep -c 'no proc connector' $d/default.log)" 0 "the proc connector subscribes (no coredump filter before 6.6)"
+warnings=$(grep -E 'warning|error' $d/default.log | head -n 5)
+[ -z "$warnings" ] || diag "$warnings"
 
 out=$(cdp-crasher --name host-crash --size 2097152 --threads 2)
 ev=$(event host-crash)
@@ -86,6 +89,13 @@ ev=$(event hostnet-crash)
 is "$(json "$ev" .reason)" host-network "host-network listener: refused"
 is "$(json "$ev" .outcome)" stored "host-network listener: stored on the host instead"
 is "$(ls /tmp/hostnet | wc -l)" 0 "host-network listener: got nothing"
+
+# Not dumpable: the kernel runs no helper; the proc connector tells the daemon (without the
+# coredump filter of 6.6 it sees every fork and exit too, and sorts them out).
+cdp-crasher --name quiet-crash --non-dumpable >/dev/null
+ev=$(wait_line $LOG '"event":"coredump-lost".*"comm":"quiet-crash"' 20)
+# Why is known only where the pidfd tells dumpability (6.16+): here it says not-received.
+like "$(json "$ev" .reason)" '^not-(dumpable|received)$' "a crash the helper never saw: a coredump-lost line"
 
 bg_stop "$PROXY"
 is "$?" 0 "the daemon exits 0 on SIGTERM"

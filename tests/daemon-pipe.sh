@@ -174,6 +174,15 @@ t_proxy_stop
 t_proxy_start "$d"
 t_is "$(grep -c orphan-pipe "$d/events.jsonl")" 1 "restart: reported once, not at every start"
 
+# ---- a reload that moves the store: the helper's settings follow it ---------------------------
+sed -i "s|\"directory\": \"$d/store\"|\"directory\": \"$d/store2\"|" "$d/config.json"
+kill -HUP "$T_PROXY_PID"
+t_ok "reload: the store moved" t_wait_for 10 grep -q "configuration reloaded" "$d/proxy.err"
+t_ok "reload: the helper's settings name the new store" t_wait_for 5 grep -qx "store=$d/store2" "$d/kernel.sock.pipe-settings"
+sed -i "s|\"directory\": \"$d/store2\"|\"directory\": \"$d/store\"|" "$d/config.json"
+kill -HUP "$T_PROXY_PID"
+t_wait_for 10 grep -qx "store=$d/store" "$d/kernel.sock.pipe-settings"
+
 # ---- the daemon not answering: the helper waits a bounded time, then keeps it ----------------
 kill -STOP "$T_PROXY_PID"
 start=$EPOCHREALTIME

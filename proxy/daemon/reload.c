@@ -17,6 +17,7 @@
 #include "kernel/cleanup.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/state.h"
+#include "proxy/intake/pipe.h"
 
 struct reload_job {
         const struct daemon_options *options;
@@ -110,5 +111,8 @@ void reload_finish(struct daemon *m)
         setup_unref(old);
         workers_set_limits(m->pool, s->config->limits.max_concurrent + host_workers(&s->config->limits),
                            s->config->limits.max_concurrent);
+        /* The pipe helper keeps dumps where the store is now, when the daemon does not answer. */
+        if (m->mode == INTAKE_PIPE && intake_pipe_write_settings(m->socket_path, s->config) < 0)
+                log_warning("cannot update the pipe helper's settings beside %s", m->socket_path);
         log_info("configuration reloaded from %s", s->config->source);
 }

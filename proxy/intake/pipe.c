@@ -259,7 +259,8 @@ int intake_pipe_write_settings(const char *listen_path, const struct config *c)
         r = io_write_all(fd, text, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
-        if (r >= 0 && rename(tmp, path) < 0)
+        /* renameat: the sandbox has no rename(2), which glibc uses for rename(3). */
+        if (r >= 0 && renameat(AT_FDCWD, tmp, AT_FDCWD, path) < 0)
                 r = negative_errno();
         if (r < 0)
                 (void) unlink(tmp);

@@ -105,7 +105,7 @@ static int config_new(const char *source, struct config **ret)
         if (!c->source || !c->listen_path || !c->events || !c->store_directory ||
             names_config_init(&c->names) < 0)
                 return -ENOMEM;
-        c->protocol = PROTOCOL_REQUEST;
+        c->protocol = PROTOCOL_AUTO;
         /* Close to systemd-coredump's defaults (MaxUse 10%, KeepFree 15%). */
         c->store_max_use = (struct size_limit){ .set = true, .percent = true, .value = 10 };
         c->store_keep_free = (struct size_limit){ .set = true, .percent = true, .value = 15 };

@@ -40,7 +40,12 @@ const char *action_to_string(enum route_action a);
 enum listen_protocol {
         PROTOCOL_REQUEST, /* core_pattern "@@", 6.17+ */
         PROTOCOL_PLAIN,   /* core_pattern "@", 6.16+ */
+        PROTOCOL_PIPE,    /* core_pattern "|coredump-proxy-pipe ...", any kernel */
+        PROTOCOL_AUTO,    /* the best the running kernel offers (the default) */
+        _PROTOCOL_MAX,
 };
+/* "request", "plain", "pipe", "auto"; NULL when out of range. */
+const char *protocol_to_string(enum listen_protocol p);
 
 enum trust_mode {
         TRUST_POD,       /* the listener is in the task's container or, for Kubernetes, its pod */

@@ -13,7 +13,7 @@
 static const char default_text[] =
         "{\n"
         "  \"version\": 1,\n"
-        "  \"listen\": { \"path\": \"" CONFIG_DEFAULT_LISTEN "\", \"protocol\": \"request\" },\n"
+        "  \"listen\": { \"path\": \"" CONFIG_DEFAULT_LISTEN "\", \"protocol\": \"auto\" },\n"
         "  \"events\": \"-\",\n"
         "  \"store\": {\n"
         "    \"directory\": \"" CONFIG_DEFAULT_STORE "\",\n"

@@ -29,9 +29,11 @@ const char *const values_action_names[_ACTION_MAX] = {
         [ACTION_REJECT] = "reject",
 };
 
-const char *const values_protocol_names[] = {
+const char *const values_protocol_names[_PROTOCOL_MAX] = {
         [PROTOCOL_REQUEST] = "request",
         [PROTOCOL_PLAIN] = "plain",
+        [PROTOCOL_PIPE] = "pipe",
+        [PROTOCOL_AUTO] = "auto",
 };
 
 const char *const values_trust_names[] = {
@@ -68,6 +70,13 @@ const char *action_to_string(enum route_action a)
         if ((unsigned) a >= _ACTION_MAX)
                 return NULL;
         return values_action_names[a];
+}
+
+const char *protocol_to_string(enum listen_protocol p)
+{
+        if ((unsigned) p >= _PROTOCOL_MAX)
+                return NULL;
+        return values_protocol_names[p];
 }
 
 uint64_t size_limit_bytes(const struct size_limit *l, uint64_t fs_size)

@@ -141,26 +141,115 @@ int core_pattern_write(const char *pattern)
         return io_write_string_file(CORE_PATTERN_SYSCTL, pattern[0] ? pattern : "\n");
 }
 
+int core_modes_parse(const char *text, struct core_modes *ret)
+{
+        struct core_modes m = { .listed = true, .pipe_pidfd = true };
+        const char *p = text;
+
+        if (!text)
+                return -EINVAL;
+        while (*p) {
+                size_t n;
+
+                p += strspn(p, " \t\n");
+                n = strcspn(p, " \t\n");
+                if (n == strlen("file") && strncmp(p, "file", n) == 0)
+                        m.file = true;
+                else if (n == strlen("pipe") && strncmp(p, "pipe", n) == 0)
+                        m.pipe = true;
+                else if (n == strlen("socket") && strncmp(p, "socket", n) == 0)
+                        m.socket = true;
+                p += n;
+        }
+        *ret = m;
+        return 0;
+}
+
 int core_pattern_read_modes(struct core_modes *ret)
 {
         _cleanup_free_ char *s = NULL;
-        struct core_modes m = {};
         int r;
 
         r = io_read_file_at(AT_FDCWD, CORE_MODES_SYSCTL, 4096, &s, NULL);
         if (r < 0)
                 return r;
+        return core_modes_parse(s, ret);
+}
 
-        for (char *save = NULL, *tok = strtok_r(s, " \t\n", &save); tok;
-             tok = strtok_r(NULL, " \t\n", &save)) {
-                if (strcmp(tok, "file") == 0)
-                        m.file = true;
-                else if (strcmp(tok, "pipe") == 0)
-                        m.pipe = true;
-                else if (strcmp(tok, "socket") == 0)
-                        m.socket = true;
+int core_pattern_detect_modes(struct core_modes *ret)
+{
+        int r;
+
+        r = core_pattern_read_modes(ret);
+        if (r != -ENOENT)
+                return r;
+        /* Before 6.16: the sysctl does not exist, and neither do sockets or %F. */
+        *ret = (struct core_modes){ .file = true, .pipe = true };
+        return 0;
+}
+
+/* A path the kernel passes through a pipe pattern unchanged, as one argument. */
+static int check_pipe_word(const char *s)
+{
+        if (!s || s[0] != '/')
+                return -EINVAL;
+        if (strpbrk(s, " \t\n\r%"))
+                return -EINVAL;
+        return 0;
+}
+
+int core_pattern_format_pipe(const char *helper, const char *listen_path, const struct core_modes *modes,
+                             char **ret)
+{
+        char *s;
+        int r;
+
+        r = check_pipe_word(helper);
+        if (r >= 0)
+                r = check_pipe_word(listen_path);
+        if (r < 0)
+                return r;
+        /*
+         * %P: the pid in the initial pid namespace (3.12); %s: the signal;
+         * %t: the time of the dump; %d: its dumpability, 2 for setuid-style
+         * dumps (3.7); %F: a pidfd of the task (6.16).
+         */
+        if (asprintf(&s, "|%s %s P=%%P s=%%s t=%%t d=%%d%s", helper, listen_path,
+                     modes && modes->pipe_pidfd ? " F=%F" : "") < 0)
+                return -ENOMEM;
+        if (strlen(s) >= CORE_PATTERN_MAX) {
+                free(s);
+                return -ENAMETOOLONG;
         }
-        *ret = m;
+        *ret = s;
+        return 0;
+}
+
+int core_pattern_parse_pipe(const char *pattern, char **ret_helper, char **ret_first_arg)
+{
+        _cleanup_free_ char *helper = NULL, *arg = NULL;
+        const char *p;
+        size_t n;
+
+        if (!pattern || pattern[0] != '|')
+                return -EINVAL;
+        /* The kernel skips spaces after the '|' (since 5.x); so do we. */
+        p = pattern + 1;
+        p += strspn(p, " ");
+        n = strcspn(p, " ");
+        if (n == 0)
+                return -EINVAL;
+        helper = strndup(p, n);
+        p += n;
+        p += strspn(p, " ");
+        n = strcspn(p, " ");
+        if (n == 0)
+                return -EINVAL;
+        arg = strndup(p, n);
+        if (!helper || !arg)
+                return -ENOMEM;
+        *ret_helper = TAKE_PTR(helper);
+        *ret_first_arg = TAKE_PTR(arg);
         return 0;
 }
 
@@ -205,6 +294,65 @@ int core_pattern_install(const char *path, bool want_request, char **ret_previou
 int core_pattern_restore(const char *previous)
 {
         return core_pattern_write(previous);
+}
+
+static int write_sysctl_uint(const char *path, unsigned v)
+{
+        char buf[16];
+
+        (void) snprintf(buf, sizeof(buf), "%u", v);
+        return io_write_string_file(path, buf);
+}
+
+int core_pattern_write_pipe_limit(unsigned limit)
+{
+        return write_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, limit);
+}
+
+int core_pattern_install_pipe(const char *pattern, unsigned pipe_limit, char **ret_previous,
+                              unsigned *ret_previous_limit)
+{
+        _cleanup_free_ char *previous = NULL;
+        unsigned limit;
+        int r;
+
+        r = core_pattern_read(&previous);
+        if (r < 0)
+                return r;
+        r = core_pattern_read_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, &limit);
+        if (r < 0)
+                return r;
+
+        /* The limit first: the first dump through the new pattern must already hold its task. */
+        if (limit < pipe_limit) {
+                r = write_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, pipe_limit);
+                if (r < 0)
+                        return r;
+        }
+        r = core_pattern_write(pattern);
+        if (r < 0) {
+                if (limit < pipe_limit)
+                        (void) write_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, limit);
+                return r;
+        }
+        *ret_previous = TAKE_PTR(previous);
+        *ret_previous_limit = limit;
+        return 0;
+}
+
+int core_pattern_restore_pipe(const char *previous, unsigned previous_limit, unsigned our_limit)
+{
+        unsigned now;
+        int r;
+
+        r = core_pattern_restore(previous);
+        if (core_pattern_read_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, &now) >= 0 && now == our_limit &&
+            now != previous_limit) {
+                int k = write_sysctl_uint(CORE_PIPE_LIMIT_SYSCTL, previous_limit);
+                if (r >= 0)
+                        r = k;
+        }
+        return r;
 }
 
 int core_pattern_read_sysctl_uint(const char *path, unsigned *ret)

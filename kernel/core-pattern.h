@@ -19,10 +19,12 @@ enum core_pattern_kind {
 };
 
 struct core_modes {
+        bool listed; /* kernel.core_modes exists (6.16+): what follows is what it says */
         bool file;
         bool pipe;
         bool socket;         /* core_modes lists "socket": "@" works (6.16+) */
         bool socket_request; /* "@@" was accepted by a write (6.17+); only known after a probe */
+        bool pipe_pidfd;     /* the kernel expands %F, the crashing task's pidfd, for pipe helpers (6.16) */
 };
 
 /*
@@ -53,6 +55,41 @@ int core_pattern_write(const char *pattern);
 int core_pattern_read_modes(struct core_modes *ret);
 
 /*
+ * The words of kernel.core_modes ("file\npipe\nsocket"); unknown words are
+ * skipped. Sets listed and, since %F came with the file, pipe_pidfd.
+ */
+int core_modes_parse(const char *text, struct core_modes *ret);
+
+/*
+ * What the running kernel offers, by what it says, never by its version:
+ * kernel.core_modes when it exists; without it (before 6.16) files and
+ * pipes only, which every kernel since 2.6.19 has. socket_request stays
+ * unknown (false) until a write probes it.
+ */
+int core_pattern_detect_modes(struct core_modes *ret);
+
+/*
+ * The pipe pattern of the pipe intake:
+ *
+ *   |HELPER LISTEN P=%P s=%s t=%t d=%d[ F=%F]
+ *
+ * LISTEN is the daemon's socket path, from which the helper finds the
+ * daemon; the kernel's facts come as KEY=VALUE words, so a helper can tell
+ * which ones this kernel expanded. %F only where the kernel knows it
+ * (modes->pipe_pidfd): an older kernel drops an unknown specifier silently.
+ * Neither path may hold whitespace (the kernel splits the arguments there)
+ * or '%' (it would be expanded); -ENAMETOOLONG beyond CORE_PATTERN_MAX.
+ */
+int core_pattern_format_pipe(const char *helper, const char *listen_path, const struct core_modes *modes,
+                             char **ret);
+
+/*
+ * The helper and the first argument of a pipe pattern (both allocated);
+ * -EINVAL for a pattern that is not a pipe or has no argument.
+ */
+int core_pattern_parse_pipe(const char *pattern, char **ret_helper, char **ret_first_arg);
+
+/*
  * Installs a socket pattern for path and returns the pattern that was there
  * before, to be given back to core_pattern_restore(). With want_request the
  * "@@" form is tried first and, if the kernel refuses it (6.16: EINVAL at
@@ -62,6 +99,26 @@ int core_pattern_install(const char *path, bool want_request, char **ret_previou
 
 /* Writes back a previous pattern exactly. */
 int core_pattern_restore(const char *previous);
+
+/*
+ * Installs a pipe pattern (core_pattern_format_pipe()) and raises
+ * kernel.core_pipe_limit to at least pipe_limit first: only with a limit
+ * above 0 does the kernel keep the crashing task until every reader of the
+ * pipe has closed it, and it skips the dumps beyond that many at once.
+ * Returns the previous pattern and limit for core_pattern_restore_pipe();
+ * on failure nothing is left changed.
+ */
+int core_pattern_install_pipe(const char *pattern, unsigned pipe_limit, char **ret_previous,
+                              unsigned *ret_previous_limit);
+
+/*
+ * Writes back the previous pattern, then the previous core_pipe_limit, but
+ * the limit only while it still is ours (someone who changed it since wins).
+ */
+int core_pattern_restore_pipe(const char *previous, unsigned previous_limit, unsigned our_limit);
+
+/* Sets kernel.core_pipe_limit. */
+int core_pattern_write_pipe_limit(unsigned limit);
 
 /* Reads an unsigned sysctl such as core_pipe_limit. */
 int core_pattern_read_sysctl_uint(const char *path, unsigned *ret);

@@ -236,3 +236,43 @@ int io_fd_nonblock(int fd, bool nonblock)
                 return negative_errno();
         return 0;
 }
+
+int io_pipe_starts_with_elf(int fd, usec_t deadline)
+{
+        static const char magic[4] = { 0x7f, 'E', 'L', 'F' };
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        int p[2];
+        char head[sizeof(magic)];
+        size_t have = 0;
+
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+                return negative_errno();
+        out = p[0];
+        in = p[1];
+        /*
+         * tee() duplicates what is in the pipe now; while fewer than four
+         * bytes are there, wait for more and duplicate again from the start.
+         */
+        for (;;) {
+                ssize_t k = tee(fd, in, sizeof(magic), SPLICE_F_NONBLOCK);
+                if (k > 0) {
+                        ssize_t n = read(out, head + have, sizeof(head) - have);
+                        if (n < 0)
+                                return negative_errno();
+                        have += (size_t) n;
+                        if (have >= sizeof(magic))
+                                return memcmp(head, magic, sizeof(magic)) == 0;
+                        /* Fewer than four: drop them, wait, and look at the start again. */
+                        have = 0;
+                } else if (k == 0) {
+                        return 0; /* the writer is gone: empty, not a core */
+                } else if (errno != EAGAIN && errno != EINTR) {
+                        return negative_errno();
+                }
+                int r = io_wait(fd, POLLIN, deadline);
+                if (r < 0)
+                        return r;
+                if (k > 0)
+                        (void) usleep(1000);
+        }
+}

@@ -45,5 +45,11 @@ int io_write_string_file(const char *path, const char *s);
 int io_read_exact(int fd, void *buf, size_t len, usec_t deadline);
 /* Checks that fd refers to an inode of the given S_IFMT type; -ENOTSOCK, -EBADFD otherwise. */
 int io_fd_check_type(int fd, mode_t type);
+/*
+ * 1 when a pipe's first unread bytes are the ELF magic, 0 when they are
+ * something else, -errno when they cannot be seen by deadline. Consumes
+ * nothing: the bytes are duplicated with tee(2) into a pipe of our own.
+ */
+int io_pipe_starts_with_elf(int fd, usec_t deadline);
 /* Sets or clears O_NONBLOCK. */
 int io_fd_nonblock(int fd, bool nonblock);

@@ -10,7 +10,7 @@
 #include "kernel/netns.h"
 #include "kernel/unix-listen.h"
 
-int unix_listen(const char *address, int type, int backlog, mode_t mode)
+int unix_bind(const char *address, int type, mode_t mode)
 {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa;
@@ -32,7 +32,18 @@ int unix_listen(const char *address, int type, int backlog, mode_t mode)
         mode_t old = umask(~mode & 0777);
         r = bind(fd, (struct sockaddr *) &sa, len);
         umask(old);
-        if (r < 0 || listen(fd, backlog) < 0)
+        if (r < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
+}
+
+int unix_listen(const char *address, int type, int backlog, mode_t mode)
+{
+        _cleanup_close_ int fd = unix_bind(address, type, mode);
+
+        if (fd < 0)
+                return fd;
+        if (listen(fd, backlog) < 0)
                 return negative_errno();
         return TAKE_FD(fd);
 }

@@ -10,3 +10,6 @@
  * an earlier run is replaced, anything else there is refused with -EEXIST.
  */
 int unix_listen(const char *address, int type, int backlog, mode_t mode);
+
+/* The same without listen(): a bound socket, for datagrams. */
+int unix_bind(const char *address, int type, mode_t mode);

@@ -6,6 +6,12 @@
  * namespace the test forces the reuse (ns_last_pid): the pidfd of the dead
  * process must refuse the new process's /proc/<pid>, and a /proc dir fd
  * opened while the old one lived must not start reading the new one.
+ *
+ * The same for a collector's listener on kernels without SO_PEERPIDFD
+ * (before 6.5): SO_PEERCRED names the process that called listen() by its
+ * number only. Its pidfd counts only while that process holds the listening
+ * socket: not once it passed it on, and not for a new process that got its
+ * number.
  */
 
 #include <errno.h>
@@ -17,13 +23,17 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
+#include "kernel/pidfd-proc.h"
 #include "kernel/pidfd.h"
+#include "kernel/netns.h"
 #include "proxy/dump/identify.h"
 #include "tests/tap.h"
 
@@ -38,6 +48,118 @@ static pid_t spawn_named(const char *name)
                         pause();
         }
         return pid;
+}
+
+/*
+ * A listener on name: binds and listens, forks a holder that keeps the
+ * socket (and pauses), then, with close_after_fork, closes its own copy;
+ * returns its pid, the holder's in *ret_holder.
+ */
+static pid_t spawn_listener(const char *name, bool close_after_fork, pid_t *ret_holder)
+{
+        int ready[2];
+        pid_t holder = 0;
+
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                struct sockaddr_un sa;
+                socklen_t len;
+                int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (fd < 0 || netns_sockaddr_un(name, &sa, &len) < 0 ||
+                    bind(fd, (struct sockaddr *) &sa, len) < 0 || listen(fd, 4) < 0)
+                        _exit(1);
+                /* No parent-death signal: it outlives the listener (the pid namespace's end takes it). */
+                pid_t h = fork();
+                if (h == 0) {
+                        for (;;)
+                                pause();
+                }
+                if (close_after_fork)
+                        close(fd);
+                if (write(ready[1], &h, sizeof(h)) != sizeof(h))
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(ready[1]);
+        if (read(ready[0], &holder, sizeof(holder)) != sizeof(holder))
+                holder = 0;
+        close(ready[0]);
+        *ret_holder = holder;
+        return pid;
+}
+
+static int connect_to(const char *name)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || netns_sockaddr_un(name, &sa, &len) < 0 ||
+            connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                safe_close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+static void test_listener(void)
+{
+        char name[64], last[16];
+        pid_t holder = 0, listener, reuse;
+        _cleanup_close_ int sock = -EBADF, pidfd = -EBADF;
+
+        (void) snprintf(name, sizeof(name), "@cdp-pid-reuse-%d", (int) getppid());
+
+        /* The process that listened still holds the socket: its pidfd, proven. */
+        listener = spawn_listener(name, false, &holder);
+        sock = connect_to(name);
+        ok(sock >= 0, "listener: connected");
+        pidfd = pidfd_proc_from_listener(sock, name);
+        ok(pidfd >= 0, "listener still holding its socket: proven (%s)",
+           pidfd < 0 ? strerror(-pidfd) : "ok");
+        if (pidfd >= 0) {
+                pid_t p = 0;
+                (void) pidfd_proc_pid(pidfd, &p);
+                is_int(p, listener, "listener: the pidfd is the process that listened");
+        }
+        is_int(pidfd_proc_from_listener(sock, "@cdp-some-other-name"), -EPERM,
+               "listener: a socket of another name proves nothing");
+        sock = safe_close(sock);
+        pidfd = safe_close(pidfd);
+        kill(listener, SIGKILL);
+        kill(holder, SIGKILL);
+        waitpid(listener, NULL, 0);
+        (void) usleep(50 * 1000);
+
+        /* It passed the socket on and closed its own: not provable, so not trusted. */
+        (void) snprintf(name, sizeof(name), "@cdp-pid-reuse-b-%d", (int) getppid());
+        listener = spawn_listener(name, true, &holder);
+        sock = connect_to(name);
+        is_int(pidfd_proc_from_listener(sock, name), -EPERM,
+               "listener that gave its socket away: not proven");
+        sock = safe_close(sock);
+
+        /* It died, and a new process has its number: never taken for it. */
+        kill(listener, SIGKILL);
+        waitpid(listener, NULL, 0);
+        (void) snprintf(last, sizeof(last), "%d", (int) listener - 1);
+        if (io_write_string_file("/proc/sys/kernel/ns_last_pid", last) < 0) {
+                ok(false, "cannot write ns_last_pid");
+                return;
+        }
+        reuse = spawn_named("new-listener");
+        is_int(reuse, listener, "a new process got the listener's pid");
+        sock = connect_to(name);
+        ok(sock >= 0, "the socket, held by the holder, still takes connections");
+        is_int(pidfd_proc_from_listener(sock, name), -EPERM, "reused pid: not proven, not trusted");
+        kill(reuse, SIGKILL);
+        waitpid(reuse, NULL, 0);
+        kill(holder, SIGKILL);
 }
 
 static int inside(void)
@@ -88,6 +210,7 @@ static int inside(void)
 
         kill(reuse, SIGKILL);
         waitpid(reuse, NULL, 0);
+        test_listener();
         return tap_done();
 }
 

@@ -20,13 +20,19 @@
 #include "proxy/collector/auth.h"
 #include "tests/tap.h"
 
-static int dump_check(const struct auth_policy *p, int fd, struct auth_facts *facts, const char **why)
+static int dump_check_mode(const struct auth_policy *p, int fd, bool pipe_mode, struct auth_facts *facts,
+                           const char **why)
 {
         enum auth_refusal refusal;
-        int r = auth_check_dump(p, fd, facts, &refusal);
+        int r = auth_check_dump(p, fd, pipe_mode, facts, &refusal);
 
         *why = r == -EACCES ? auth_refusal_to_string(refusal) : NULL;
         return r;
+}
+
+static int dump_check(const struct auth_policy *p, int fd, struct auth_facts *facts, const char **why)
+{
+        return dump_check_mode(p, fd, false, facts, why);
 }
 
 static void test_own_sockets(uint64_t own)
@@ -56,8 +62,27 @@ static void test_own_sockets(uint64_t own)
 
         ok(pipe2(pfd, O_CLOEXEC) == 0, "a pipe");
         is_int(dump_check(&elsewhere, pfd[0], &facts, &why), -EACCES, "pipe: refused");
-        is_str(why, "not-a-stream", "pipe: not a socket");
+        is_str(why, "pipe", "pipe: a pipe, and no --accept-pipe");
+        is_int(dump_check_mode(&elsewhere, pfd[0], true, &facts, &why), -EACCES,
+               "pipe in a pipe-mode request: refused without --accept-pipe");
+        is_str(why, "pipe", "pipe in a pipe-mode request: no --accept-pipe");
+
+        /* --accept-pipe: taken only when message 1 says pipe, and then nothing is proven. */
+        struct auth_policy pipes = elsewhere;
+        pipes.accept_pipe = true;
+        is_int(dump_check(&pipes, pfd[0], &facts, &why), -EACCES,
+               "--accept-pipe, request not in pipe mode: refused");
+        is_str(why, "pipe", "--accept-pipe, request not in pipe mode: a socket was due");
+        facts = (struct auth_facts){ .pid = 7, .uid = 7, .gid = 7 };
+        is_int(dump_check_mode(&pipes, pfd[0], true, &facts, &why), 0, "--accept-pipe, pipe mode: taken");
+        is_str(auth_proof_to_string(facts.proof), "none", "--accept-pipe: proven by nothing");
+        ok(facts.pid == -1 && facts.uid == -1 && facts.gid == -1, "--accept-pipe: no id taken for proven");
+        pipes.require_task = true;
+        is_int(dump_check_mode(&pipes, pfd[0], true, &facts, &why), -EACCES,
+               "--accept-pipe with --require-task-proof: refused");
+        is_str(why, "task-not-visible", "--require-task-proof: a pipe proves no task");
         close_many(pfd, 2);
+        facts = (struct auth_facts){};
 
         _cleanup_close_ int lone = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         is_int(dump_check(&elsewhere, lone, &facts, &why), -EACCES, "unconnected: refused");
@@ -101,12 +126,12 @@ static void check_from_inside(int fd, uint64_t other_cookie, int out)
 
         strict.require_task = true;
         res.peer = auth_check_peer(&p, fd, &why);
-        res.dump = auth_check_dump(&p, fd, &facts, &why);
+        res.dump = auth_check_dump(&p, fd, false, &facts, &why);
         res.proof = facts.proof;
         res.pid = facts.pid;
         res.uid = facts.uid;
         res.gid = facts.gid;
-        res.strict = auth_check_dump(&strict, fd, &facts, &why);
+        res.strict = auth_check_dump(&strict, fd, false, &facts, &why);
         res.strict_why = why;
         (void) !write(out, &res, sizeof(res));
 }

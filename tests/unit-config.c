@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ static void test_default(void)
                 return;
         is_str(c->source, "(embedded default)", "default: source");
         is_str(c->listen_path, CONFIG_DEFAULT_LISTEN, "default: listen.path");
-        is_int(c->protocol, PROTOCOL_REQUEST, "default: protocol request");
+        is_int(c->protocol, PROTOCOL_AUTO, "default: protocol auto (the best the kernel offers)");
         is_str(c->events, "-", "default: events to stdout");
         is_str(c->store_directory, CONFIG_DEFAULT_STORE, "default: store.directory");
         ok(c->store_max_use.set && c->store_max_use.percent && c->store_max_use.value == 10,
@@ -258,7 +259,7 @@ static void test_errors(void)
                   "cri)");
         one_error("bad protocol", "{\"listen\": {\"protocol\": \"requests\"}}",
                   "t.json:1:25: listen.protocol: ",
-                  "unknown protocol \"requests\" (expected one of: request, plain)");
+                  "unknown protocol \"requests\" (expected one of: request, plain, pipe, auto)");
         one_error("bad action", "{\"routes\":[{\"name\":\"a\",\"action\":\"drop\"}]}",
                   "t.json:1:33: routes[0].action: ",
                   "unknown action \"drop\" (expected one of: forward, store, reject)");
@@ -818,9 +819,42 @@ static void test_locate(void)
            pos.column);
 }
 
+/* listen.protocol: every word, each its own value; "auto" is what an absent key means. */
+static void test_protocols(void)
+{
+        static const struct {
+                const char *word;
+                enum listen_protocol want;
+        } cases[] = {
+                { "request", PROTOCOL_REQUEST },
+                { "plain", PROTOCOL_PLAIN },
+                { "pipe", PROTOCOL_PIPE },
+                { "auto", PROTOCOL_AUTO },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                char text[128];
+
+                (void) snprintf(text, sizeof(text), "{\"listen\": {\"protocol\": \"%s\"}}", cases[i].word);
+                is_int(config_load_string("t.json", text, strlen(text), &c, NULL), 0, "protocol %s parses",
+                       cases[i].word);
+                ok(c && c->protocol == cases[i].want, "protocol %s: its value", cases[i].word);
+                is_str(protocol_to_string(cases[i].want), cases[i].word, "protocol %s: its name",
+                       cases[i].word);
+        }
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                is_int(config_load_string("t.json", "{}", 2, &c, NULL), 0, "no listen key parses");
+                ok(c && c->protocol == PROTOCOL_AUTO, "no listen.protocol: auto");
+        }
+        ok(protocol_to_string(_PROTOCOL_MAX) == NULL, "protocol_to_string: out of range");
+}
+
 int main(void)
 {
         test_default();
+        test_protocols();
         test_absent_keys();
         test_full();
         test_errors();

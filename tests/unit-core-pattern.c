@@ -122,9 +122,82 @@ static void test_symlinks(void)
         (void) rmdir(dir);
 }
 
+/* kernel.core_modes as 6.16+ write it, and what its absence means. */
+static void test_modes(void)
+{
+        struct core_modes m;
+
+        is_int(core_modes_parse("file\npipe\nsocket\n", &m), 0, "core_modes 6.16+: parse");
+        ok(m.listed && m.file && m.pipe && m.socket && m.pipe_pidfd && !m.socket_request,
+           "core_modes 6.16+: file, pipe, socket, %%F; @@ still unknown");
+        is_int(core_modes_parse("file pipe\n", &m), 0, "core_modes without CONFIG_UNIX: parse");
+        ok(m.listed && m.pipe && !m.socket, "core_modes without socket: no socket");
+        is_int(core_modes_parse("  sockets\tfile\nsock\n", &m), 0, "core_modes: words, not prefixes");
+        ok(m.file && !m.socket && !m.pipe, "core_modes: 'sockets' and 'sock' are not 'socket'");
+        is_int(core_modes_parse("", &m), 0, "core_modes: empty");
+        ok(m.listed && !m.file && !m.pipe && !m.socket, "core_modes empty: nothing offered");
+        is_int(core_modes_parse(NULL, &m), -EINVAL, "core_modes: NULL");
+}
+
+/* The pipe pattern for each kind of kernel: only the specifiers it knows. */
+static void test_pipe_pattern(void)
+{
+        const struct core_modes k61 = { .file = true, .pipe = true };
+        const struct core_modes k616 = {
+                .listed = true, .file = true, .pipe = true, .socket = true, .pipe_pidfd = true
+        };
+        _cleanup_free_ char *a = NULL, *b = NULL, *helper = NULL, *first = NULL;
+        char *c = NULL;
+        char longp[CORE_PATTERN_MAX];
+
+        is_int(core_pattern_format_pipe("/usr/libexec/coredump-proxy/coredump-proxy-pipe",
+                                        "/run/coredump-proxy/kernel.sock", &k61, &a),
+               0, "pipe pattern for 6.1");
+        is_str(a,
+               "|/usr/libexec/coredump-proxy/coredump-proxy-pipe /run/coredump-proxy/kernel.sock P=%P s=%s "
+               "t=%t d=%d",
+               "pipe pattern for 6.1: no %%F");
+        is_int(core_pattern_format_pipe("/usr/libexec/coredump-proxy/coredump-proxy-pipe",
+                                        "/run/coredump-proxy/kernel.sock", &k616, &b),
+               0, "pipe pattern for 6.16+");
+        is_str(b,
+               "|/usr/libexec/coredump-proxy/coredump-proxy-pipe /run/coredump-proxy/kernel.sock P=%P s=%s "
+               "t=%t d=%d "
+               "F=%F",
+               "pipe pattern for 6.16+: the pidfd too");
+        ok(strlen(b) < CORE_PATTERN_MAX, "pipe pattern with the installed path fits the kernel's 128 bytes");
+
+        is_int(core_pattern_format_pipe("/opt/my dir/helper", "/run/x.sock", &k61, &c), -EINVAL,
+               "pipe pattern: a space would split the helper's path");
+        is_int(core_pattern_format_pipe("/opt/helper", "/run/%p.sock", &k61, &c), -EINVAL,
+               "pipe pattern: a %% would be expanded");
+        is_int(core_pattern_format_pipe("helper", "/run/x.sock", &k61, &c), -EINVAL,
+               "pipe pattern: relative");
+        memset(longp, 'a', sizeof(longp) - 1);
+        longp[0] = '/';
+        longp[sizeof(longp) - 1] = 0;
+        is_int(core_pattern_format_pipe("/h", longp, &k61, &c), -ENAMETOOLONG, "pipe pattern: too long");
+        ok(!c, "pipe pattern refused: nothing written");
+
+        is_int(core_pattern_parse_pipe(b, &helper, &first), 0, "parse pipe: ours");
+        is_str(helper, "/usr/libexec/coredump-proxy/coredump-proxy-pipe", "parse pipe: the helper");
+        is_str(first, "/run/coredump-proxy/kernel.sock", "parse pipe: the socket it names");
+        free(helper);
+        free(first);
+        helper = first = NULL;
+        is_int(core_pattern_parse_pipe("|/usr/lib/systemd/systemd-coredump %P %u %g", &helper, &first), 0,
+               "parse pipe: systemd's");
+        is_str(first, "%P", "parse pipe: its first argument");
+        is_int(core_pattern_parse_pipe("|/bin/helper", &c, &c), -EINVAL, "parse pipe: no argument");
+        is_int(core_pattern_parse_pipe("@/run/x.sock", &c, &c), -EINVAL,
+               "parse pipe: a socket is not a pipe");
+}
+
 int main(void)
 {
         test_validate();
+        test_modes();
+        test_pipe_pattern();
         test_parse();
         test_format();
         test_symlinks();

@@ -279,6 +279,9 @@ static bool stream_untouched(struct dump *d, const struct collector_result *res)
 {
         if (!res->has_consumed || res->consumed)
                 return false;
+        /* A pipe is looked at through tee(2), which consumes nothing. */
+        if (d->mode == DUMP_MODE_PIPE)
+                return io_pipe_starts_with_elf(d->fd, MIN(d->deadline, io_now() + USEC_PER_SEC)) > 0;
         return coredump_conn_is_request(d->fd, MIN(d->deadline, io_now() + USEC_PER_SEC)) == 0;
 }
 

@@ -159,7 +159,8 @@ int trust_check_listener(const struct dump *d, int sock, const struct dump_env *
         struct cdp_pidfd_info info;
         int r;
 
-        pidfd = pidfd_from_peer(sock);
+        /* Before 6.5 the listener's pid, proven to be the process that holds the listening socket. */
+        pidfd = pidfd_from_listener(sock, d->collector_address);
         if (pidfd < 0)
                 return pidfd;
         r = pidfd_get_info(pidfd, PIDFD_INFO_PID, &info);

@@ -48,13 +48,21 @@ static const uint64_t proxy_keep =
          * a container user (mode 0600). Landlock does not confine connecting
          * to a socket, only creating files.
          */
-        CAP_BIT(CAP_DAC_OVERRIDE);
+        CAP_BIT(CAP_DAC_OVERRIDE) |
+        /*
+         * Pipe mode: a pipe cannot be shut down, so a dump that failed while a
+         * collector (or the kernel) still holds the crashing task is ended by
+         * SIGKILL to that task, of any user (the seccomp filter allows no other
+         * signal).
+         */
+        CAP_BIT(CAP_KILL);
 /*
  * Not CAP_NET_ADMIN: since 6.6 the proc connector's process events need
  * none (and socket dumps need 6.16); its socket is set up, receive buffer
- * (SO_RCVBUFFORCE) included, before capabilities are reduced. Not CAP_KILL:
- * liveness checks use PIDFD_GET_INFO, which checks no permission. Not
- * CAP_SETPCAP, CAP_CHOWN, CAP_FOWNER: the store's files are created by us.
+ * (SO_RCVBUFFORCE) included, before capabilities are reduced. Liveness
+ * checks need no CAP_KILL: PIDFD_GET_INFO checks no permission, and the
+ * signal-0 fallback before 6.13 reads EPERM as "there". Not CAP_SETPCAP,
+ * CAP_CHOWN, CAP_FOWNER: the store's files are created by us.
  */
 
 /*

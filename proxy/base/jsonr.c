@@ -9,56 +9,11 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "proxy/base/jsonr.h"
+#include "proxy/base/utf8.h"
 
 static bool is_json_space(char c)
 {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/*
- * json-c's JSON_TOKENER_VALIDATE_UTF8 checks only the lead/continuation byte
- * pattern: overlongs, encoded surrogates and code points above U+10FFFF pass it.
- */
-bool jsonr_utf8_valid(const char *text, size_t n)
-{
-        const unsigned char *s = (const unsigned char *) text;
-        size_t i = 0;
-
-        while (i < n) {
-                unsigned char c = s[i];
-                uint32_t cp, min;
-                size_t seq;
-
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                if (c >= 0xc2 && c <= 0xdf) {
-                        seq = 2;
-                        cp = c & 0x1f;
-                        min = 0x80;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        seq = 3;
-                        cp = c & 0x0f;
-                        min = 0x800;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        seq = 4;
-                        cp = c & 0x07;
-                        min = 0x10000;
-                } else
-                        return false;
-                if (seq > n - i)
-                        return false;
-                for (size_t k = 1; k < seq; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (s[i + k] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                i += seq;
-        }
-        return true;
 }
 
 int jsonr_parse(const char *buf, size_t len, size_t max_len, int max_depth, enum json_type type,
@@ -73,7 +28,7 @@ int jsonr_parse(const char *buf, size_t len, size_t max_len, int max_depth, enum
         if (!buf || len == 0)
                 return -EBADMSG;
         /* json-c would stop at a NUL and leave the rest unread. */
-        if (memchr(buf, 0, len) || !jsonr_utf8_valid(buf, len))
+        if (memchr(buf, 0, len) || !utf8_valid(buf, len))
                 return -EBADMSG;
 
         tok = json_tokener_new_ex(max_depth);

@@ -55,6 +55,3 @@ int jsonr_string_value(struct json_object *v, size_t max, const char **ret, size
 int jsonr_string(struct json_object *o, const char *key, size_t max, const char **ret, size_t *ret_len);
 /* An integer member within [min, max]: 0 absent or null, 1 found, -EBADMSG otherwise. */
 int jsonr_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret);
-
-/* Whether s (len bytes) is well-formed UTF-8 (as jsonr_parse() checks it). */
-bool jsonr_utf8_valid(const char *s, size_t len);

@@ -15,6 +15,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/fdpass.h"
 #include "kernel/io.h"
+#include "kernel/pidfd-proc.h"
 #include "kernel/pidfd.h"
 #include "proxy/base/procaccess.h"
 
@@ -22,8 +23,11 @@
 #define PID_FS_MAGIC 0x50494446 /* 6.9: pidfds on a filesystem of their own */
 #endif
 
-/* /proc/<pid>/stat is a few hundred bytes; a link target is at most PATH_MAX: OP_TASK carries three. */
-#define DATA_MAX (3 * PATH_MAX + 256)
+/*
+ * /proc/<pid>/stat is a few hundred bytes; a link target is at most PATH_MAX: OP_TASK carries three.
+ * OP_SOCKETS carries up to PIDFD_PROC_SOCKETS_MAX inodes.
+ */
+#define DATA_MAX MAX(3 * PATH_MAX + 256, PIDFD_PROC_SOCKETS_MAX * 8)
 /* The keeper answers from memory the kernel already has: anything slower means it is gone. */
 #define BROKER_TIMEOUT (5 * USEC_PER_SEC)
 
@@ -34,6 +38,7 @@ enum op {
         OP_STAT,
         OP_USERNS_INO,
         OP_TASK,
+        OP_SOCKETS,
         _OP_MAX,
 };
 
@@ -153,6 +158,15 @@ static int direct(enum op op, int fd, int *ret_fd, char *data, size_t *ret_len)
                 return 0;
         case OP_TASK:
                 return task_facts(fd, ret_fd, data, ret_len);
+        case OP_SOCKETS: {
+                uint64_t inodes[PIDFD_PROC_SOCKETS_MAX];
+                r = pidfd_proc_socket_inodes(fd, inodes, ARRAY_SIZE(inodes));
+                if (r < 0)
+                        return r;
+                *ret_len = (size_t) r * sizeof(uint64_t);
+                memcpy(data, inodes, *ret_len);
+                return 0;
+        }
         case _OP_MAX:
                 break;
         }
@@ -345,9 +359,30 @@ void procaccess_task_done(struct procaccess_task *t)
         t->netns_fd = safe_close(t->netns_fd);
 }
 
+int procaccess_socket_inodes(int proc_dir_fd, uint64_t *ret, size_t max)
+{
+        _cleanup_free_ char *data = malloc(DATA_MAX);
+        size_t len = 0;
+        int r;
+
+        if (!data)
+                return -ENOMEM;
+        r = request(OP_SOCKETS, proc_dir_fd, NULL, data, &len);
+        if (r < 0)
+                return r;
+        if (len % sizeof(uint64_t) != 0)
+                return -EPROTO;
+        if (len / sizeof(uint64_t) > max)
+                return -E2BIG;
+        memcpy(ret, data, len);
+        return (int) (len / sizeof(uint64_t));
+}
+
 void procaccess_use_broker(int fd)
 {
         broker = fd;
+        /* kernel/pidfd-proc.c's SO_PEERPIDFD emulation (before 6.5) reads a listener's fd table. */
+        pidfd_proc_set_socket_inodes(fd >= 0 ? procaccess_socket_inodes : NULL);
 }
 
 /* ---- the keeper's side ------------------------------------------------------ */

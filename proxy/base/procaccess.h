@@ -5,7 +5,8 @@
  * What the kernel lets us see of another task only after a ptrace access
  * check (ptrace_may_access): its network namespace, its root directory, its
  * exe link, the exit code in its stat (the signal, before 6.19), its
- * namespace links. Landlock fails every such check from a confined process
+ * namespace links, its fd table (whose sockets: SO_PEERPIDFD emulated
+ * before 6.5). Landlock fails every such check from a confined process
  * to a task outside its own domain, that is to every crashing task: once
  * its writes are confined (confine.c), the daemon asks its keeper, which is
  * not confined by Landlock, through a broker socket. The keeper answers a
@@ -53,6 +54,9 @@ struct procaccess_task {
 };
 int procaccess_task(int proc_dir_fd, struct procaccess_task *ret);
 void procaccess_task_done(struct procaccess_task *t);
+
+/* The inodes of the sockets in a task's fd table (<proc dir>/fd/N links): their count, at most max. */
+int procaccess_socket_inodes(int proc_dir_fd, uint64_t *ret, size_t max);
 
 /* In the daemon: from now on ask through fd (a SOCK_SEQPACKET to the keeper). Not thread-safe: at start-up.
  */

@@ -164,18 +164,32 @@ static const char *const group_proxy_pidfd[] = {
 };
 
 /*
+ * The pipe intake: a forward's fallback looks at the head of a core pipe
+ * without consuming it (tee into a pipe of our own). pidfd_send_signal has
+ * a rule of its own.
+ */
+static const char *const group_proxy_pipe[] = {
+        "tee",
+};
+
+/*
  * The keeper: reads one byte per request from the daemon and answers;
  * reads and writes core_pattern, writes, reads back and unlinks the saved
  * pattern (lstat of the socket path's components first; the saved one
  * must be ours: geteuid); waits for the daemon on a signalfd; answers the
  * daemon's ptrace-checked questions about a task (proxy/base/procaccess.c:
- * fstatfs checks the fd it is given, readlinkat reads exe). kill and ioctl
- * have rules of their own.
+ * fstatfs checks the fd it is given, readlinkat reads exe); and for the
+ * pipe intake's pattern finds its helper (readlink of /proc/self/exe, stat
+ * of the candidates), reads kernel.core_modes and writes
+ * kernel.core_pipe_limit; lists a task's fd table (getdents64: its
+ * sockets, before 6.5). kill, pidfd_send_signal and ioctl have rules of
+ * their own.
  */
 static const char *const group_keeper[] = {
-        "read",     "write",   "openat",    "close",   "fstat",  "newfstatat", "fstatfs", "readlinkat",
-        "lseek",    "fcntl",   "ftruncate", "fchmod",  "unlink", "unlinkat",   "poll",    "ppoll",
-        "recvfrom", "recvmsg", "sendto",    "sendmsg", "wait4",  "waitid",     "geteuid",
+        "read",       "write",   "openat",   "close",      "fstat",  "newfstatat", "fstatfs",
+        "readlinkat", "lseek",   "fcntl",    "ftruncate",  "fchmod", "unlink",     "unlinkat",
+        "poll",       "ppoll",   "recvfrom", "recvmsg",    "sendto", "sendmsg",    "wait4",
+        "waitid",     "geteuid", "readlink", "getdents64",
 };
 
 /* The collector unlinks its path socket on the way out. */
@@ -396,6 +410,8 @@ int sandbox_apply_proxy(void)
         if (r >= 0)
                 r = ALLOW_GROUP(ctx, group_proxy_pidfd);
         if (r >= 0)
+                r = ALLOW_GROUP(ctx, group_proxy_pipe);
+        if (r >= 0)
                 r = allow_ioctls(ctx, proxy_ioctls, ARRAY_SIZE(proxy_ioctls));
         if (r < 0)
                 return r;
@@ -416,6 +432,20 @@ int sandbox_apply_proxy(void)
                 if (r < 0)
                         return r;
         }
+
+        /*
+         * pidfd_send_signal() with signal 0 only asks whether a task is still
+         * there (before 6.13, where PIDFD_GET_INFO cannot); SIGKILL ends a
+         * pipe dump the kernel would otherwise hold for a reader that
+         * stopped (a pipe has no shutdown). No other signal, to anyone.
+         */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, 0));
+        if (r >= 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t) SIGKILL));
+        if (r < 0)
+                return r;
 
         /*
          * setns() only into a network namespace (a container's, where its
@@ -464,6 +494,11 @@ int sandbox_apply_keeper(pid_t daemon)
                 if (r < 0)
                         return r;
         }
+        /* Signal 0 only: whether a task is still there (/proc fallbacks before 6.13). */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, 0));
+        if (r < 0)
+                return r;
         return load(ctx);
 }
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,14 @@ static void help(void)
                "  coredump-proxy restore-pattern [--config FILE]\n"
                "  coredump-proxy status [--config FILE]\n"
                "\n"
-               "Receives coredumps from the kernel's coredump socket, finds each crashing task's\n"
-               "container, and forwards, stores or rejects the dump as the config's routes say.\n"
+               "Receives coredumps from the kernel's coredump socket (or its pipe helper), finds each\n"
+               "crashing task's container, and forwards, stores or rejects the dump as the config's\n"
+               "routes say.\n"
                "\n"
                "  --config FILE       configuration (default %s, else the embedded default)\n"
-               "  --install-pattern   point kernel.core_pattern at our socket; restored on exit\n"
-               "                      (by a keeper process: the daemon itself may not write it)\n"
+               "  --install-pattern   point kernel.core_pattern at us (the socket, or before Linux 6.16\n"
+               "                      the pipe helper, with kernel.core_pipe_limit); both restored on\n"
+               "                      exit (by a keeper process: the daemon itself may not write them)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  restore-pattern     put back the pattern a killed daemon could not restore\n"
@@ -66,6 +69,7 @@ static int restore_pattern(const struct daemon_options *o)
 {
         _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL;
         struct config *c = NULL;
+        unsigned limit = UINT_MAX;
         int r;
 
         r = daemon_load_config(o, &c);
@@ -73,7 +77,7 @@ static int restore_pattern(const struct daemon_options *o)
                 return EXIT_FAILURE;
         r = pattern_state_path(c->listen_path, &state);
         if (r >= 0)
-                r = pattern_state_read(state, &saved);
+                r = pattern_state_read(state, &saved, &limit);
         if (r == -ENOENT) {
                 printf("nothing to restore: no %s\n", state);
                 config_free(c);
@@ -91,6 +95,8 @@ static int restore_pattern(const struct daemon_options *o)
         if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
                 printf("core_pattern is '%s', not ours: left alone\n", current);
         } else {
+                if (limit != UINT_MAX && core_pattern_write_pipe_limit(limit) >= 0)
+                        printf("core_pipe_limit restored to %u\n", limit);
                 r = core_pattern_restore(saved);
                 if (r < 0) {
                         log_error_errno(r, "cannot write core_pattern");

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "kernel/cleanup.h"
 #include "kernel/compat.h"
@@ -30,6 +31,7 @@
 static const char *const proof_names[_AUTH_PROOF_MAX] = {
         [AUTH_PROOF_PIDFD] = "pidfd",
         [AUTH_PROOF_CONNECTION] = "connection",
+        [AUTH_PROOF_NONE] = "none",
 };
 DEFINE_STRING_TABLE_LOOKUP(auth_proof, enum auth_proof, proof_names)
 
@@ -43,6 +45,7 @@ static const char *const refusal_names[_AUTH_REFUSAL_MAX] = {
         [AUTH_SENSITIVE] = "sensitive",
         [AUTH_TASK_GONE] = "task-gone",
         [AUTH_TASK_NOT_VISIBLE] = "task-not-visible",
+        [AUTH_PIPE] = "pipe",
 };
 DEFINE_STRING_TABLE_LOOKUP(auth_refusal, enum auth_refusal, refusal_names)
 
@@ -120,15 +123,36 @@ static int check_hidden(const struct auth_policy *p, const struct ucred *peer, s
         return 0;
 }
 
-int auth_check_dump(const struct auth_policy *p, int dump_fd, struct auth_facts *ret,
+/*
+ * A pipe-mode dump: the helper's stdin, which the kernel fills. A pipe has
+ * no network namespace and no peer, so nothing tells it from a pipe a
+ * process of the pod made; it is taken only where the operator said so.
+ */
+static int check_pipe(const struct auth_policy *p, bool pipe_mode, struct auth_facts *ret,
+                      enum auth_refusal *ret_refusal)
+{
+        if (!p->accept_pipe || !pipe_mode)
+                return refuse(AUTH_PIPE, ret_refusal);
+        if (p->require_task)
+                return refuse(AUTH_TASK_NOT_VISIBLE, ret_refusal);
+        *ret = (struct auth_facts){ .proof = AUTH_PROOF_NONE, .pid = -1, .uid = -1, .gid = -1 };
+        return 0;
+}
+
+int auth_check_dump(const struct auth_policy *p, int dump_fd, bool pipe_mode, struct auth_facts *ret,
                     enum auth_refusal *ret_refusal)
 {
         _cleanup_close_ int pidfd = -EBADF;
         struct cdp_pidfd_info info;
         struct ucred peer;
+        struct stat st;
         uint64_t cookie;
         int domain, type, r;
 
+        if (fstat(dump_fd, &st) < 0)
+                return -errno;
+        if (S_ISFIFO(st.st_mode))
+                return check_pipe(p, pipe_mode, ret, ret_refusal);
         r = sockopt_kind(dump_fd, &domain, &type);
         if (r == -ENOTSOCK || (r >= 0 && (domain != AF_UNIX || type != SOCK_STREAM)))
                 return refuse(AUTH_NOT_STREAM, ret_refusal);

@@ -15,6 +15,7 @@ struct auth_policy {
         uint64_t netns_cookie; /* our own network namespace (the listening socket's) */
         bool allow_host_peer;  /* a peer in our pid namespace, if it is root (a collector on the host) */
         bool require_task;     /* refuse dumps of tasks our pid namespace does not see */
+        bool accept_pipe;      /* take a pipe as the dump when message 1 says "pipe" (unproven) */
 };
 
 /* How much of a dump's origin the kernel proved. */
@@ -30,9 +31,15 @@ enum auth_proof {
          * are its peer credentials, the pid is unproven.
          */
         AUTH_PROOF_CONNECTION,
+        /*
+         * A pipe (the pipe intake of kernels before 6.16), taken with
+         * --accept-pipe: nothing the kernel shows tells the kernel's pipe
+         * from one any process made, so every key is the proxy's word.
+         */
+        AUTH_PROOF_NONE,
         _AUTH_PROOF_MAX,
 };
-/* "pidfd", "connection" */
+/* "pidfd", "connection", "none" */
 const char *auth_proof_to_string(enum auth_proof p);
 int auth_proof_from_string(const char *s);
 
@@ -46,6 +53,7 @@ enum auth_refusal {
         AUTH_SENSITIVE,             /* a setuid-style dump: the proxy never forwards those */
         AUTH_TASK_GONE,             /* the peer task has exited: no crash is being dumped through it */
         AUTH_TASK_NOT_VISIBLE,      /* --require-task-proof, and a task out of sight */
+        AUTH_PIPE,                  /* a pipe, and no --accept-pipe (or message 1 is no pipe-mode dump) */
         _AUTH_REFUSAL_MAX,
 };
 /* "peer-in-pid-namespace", "peer-not-root", "not-a-stream", ... */
@@ -69,7 +77,8 @@ int auth_check_peer(const struct auth_policy *p, int conn_fd, enum auth_refusal 
 
 /*
  * The fd that came as the dump: the kernel's coredump connection, or not.
- * 0 with *ret filled; -EACCES with *ret_refusal; other -errno.
+ * pipe_mode: message 1 said "mode": "pipe". 0 with *ret filled; -EACCES
+ * with *ret_refusal; other -errno.
  */
-int auth_check_dump(const struct auth_policy *p, int dump_fd, struct auth_facts *ret,
+int auth_check_dump(const struct auth_policy *p, int dump_fd, bool pipe_mode, struct auth_facts *ret,
                     enum auth_refusal *ret_refusal);

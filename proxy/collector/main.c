@@ -3,7 +3,8 @@
 /*
  * coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]
  *                    [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]
- *                    [--require-task-proof] [--allow-host-peer] [--log-level LEVEL]
+ *                    [--require-task-proof] [--allow-host-peer] [--accept-pipe]
+ *                    [--log-level LEVEL]
  *
  * The reference per-namespace collector: binds the well-known address in
  * its own network namespace, takes dumps from coredump-proxy by the
@@ -47,7 +48,8 @@ static void help(void)
 {
         printf("Usage: coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]\n"
                "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
-               "                          [--require-task-proof] [--allow-host-peer] [--log-level LEVEL]\n"
+               "                          [--require-task-proof] [--allow-host-peer] [--accept-pipe]\n"
+               "                          [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
                "writes DIR/<id>.core and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
@@ -66,7 +68,9 @@ static void help(void)
                "uid and gid, and the pid is the proxy's word (\"verified\" in <id>.json says which).\n"
                "  --require-task-proof   refuse dumps of tasks this pid namespace does not see\n"
                "  --allow-host-peer      accept a peer inside this pid namespace if it is root: for a\n"
-               "                         collector that shares the proxy's (the host's) pid namespace\n",
+               "                         collector that shares the proxy's (the host's) pid namespace\n"
+               "  --accept-pipe          also take pipe-mode dumps (kernels before 6.16): the pipe\n"
+               "                         proves nothing, so every key is the proxy's word\n",
                CONFIG_DEFAULT_ADDRESS);
 }
 
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
                 { "max-dump-time", required_argument, NULL, 't' },
                 { "require-task-proof", no_argument, NULL, 'R' },
                 { "allow-host-peer", no_argument, NULL, 'H' },
+                { "accept-pipe", no_argument, NULL, 'P' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -145,6 +150,9 @@ int main(int argc, char **argv)
                         break;
                 case 'H':
                         c.auth.allow_host_peer = true;
+                        break;
+                case 'P':
+                        c.auth.accept_pipe = true;
                         break;
                 case 'l': {
                         int level = log_level_from_string(optarg);

@@ -271,7 +271,8 @@ static void on_dump(struct server *s, struct pending *p)
                 return;
         }
 
-        r = auth_check_dump(&s->c->auth, fds[0], &facts, &why);
+        r = auth_check_dump(&s->c->auth, fds[0], p->req.mode && strcmp(p->req.mode, "pipe") == 0, &facts,
+                            &why);
         if (r < 0) {
                 const char *detail = r == -EACCES ? auth_refusal_to_string(why) : strerror(-r);
 

@@ -55,8 +55,10 @@ static void write_verified(struct jsonw *w, const struct auth_facts *f)
         jsonw_array_begin(w);
         if (f->proof == AUTH_PROOF_PIDFD)
                 jsonw_string(w, "pid");
-        jsonw_string(w, "uid");
-        jsonw_string(w, "gid");
+        if (f->proof != AUTH_PROOF_NONE) {
+                jsonw_string(w, "uid");
+                jsonw_string(w, "gid");
+        }
         jsonw_array_end(w);
         jsonw_object_end(w);
 }
@@ -73,8 +75,10 @@ static int write_metadata(void *userdata, const struct store_result *res, char *
         /* The kernel's ids over the request's; the pid stays the proxy's word where it is unproven. */
         if (s->facts.proof == AUTH_PROOF_PIDFD)
                 rec.ns_ids.pid = s->facts.pid;
-        rec.ns_ids.uid = s->facts.uid;
-        rec.ns_ids.gid = s->facts.gid;
+        if (s->facts.proof != AUTH_PROOF_NONE) {
+                rec.ns_ids.uid = s->facts.uid;
+                rec.ns_ids.gid = s->facts.gid;
+        }
         /* What was read, never what the request announced. */
         rec.kept = true;
         rec.bytes = res->bytes;

@@ -26,6 +26,7 @@
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/state.h"
 #include "proxy/dump/run.h"
+#include "proxy/intake/pipe.h"
 #include "proxy/intake/socket.h"
 #include "proxy/names/names.h"
 
@@ -106,6 +107,35 @@ static size_t on_listen(struct daemon *m)
         }
 }
 
+/* The pipe helpers' hand-offs: each one datagram, taken whole; returns how many dumps were admitted. */
+static size_t on_pipe(struct daemon *m)
+{
+        size_t n = 0;
+
+        for (unsigned i = 0; i < 256; i++) {
+                struct dump *d = NULL;
+                pid_t pid = 0;
+                int r = intake_pipe_receive(m->pipe_fd, m->setup, &d, &pid);
+
+                if (r >= 0) {
+                        admit(m, d);
+                        n++;
+                        continue;
+                }
+                if (r == -EAGAIN || r == -EINTR)
+                        break;
+                /* Its helper hears nothing back and keeps the dump itself. */
+                if (r == -ESRCH) {
+                        /* It arrived, just not in time: not a lost dump, the helper reports it. */
+                        accounting_arrived(m->accounting, pid, io_now());
+                        log_info("a pipe helper's hand-off came too late: its task is gone, the helper kept "
+                                 "the dump itself");
+                } else
+                        log_warning_errno(r, "dropped a pipe helper's hand-off");
+        }
+        return n;
+}
+
 /* ---- signals ------------------------------------------------------------- */
 
 /* Returns the signal read, 0 if none was pending. */
@@ -150,8 +180,10 @@ static void drain_listener(struct daemon *m)
         usec_t quiet_since = io_now();
 
         while (io_now() - quiet_since < STOP_DRAIN) {
-                if (on_listen(m) > 0)
+                if (on_listen(m) > 0 || (m->pipe_fd >= 0 && on_pipe(m) > 0))
                         quiet_since = io_now();
+                else if (m->pipe_fd >= 0)
+                        (void) usleep(10 * 1000); /* two sockets: a short nap instead of one wait */
                 else
                         (void) io_wait(m->listen_fd, POLLIN, quiet_since + STOP_DRAIN);
         }
@@ -200,6 +232,11 @@ static void stop(struct daemon *m)
                 if (m->socket_path)
                         (void) unlink(m->socket_path);
         }
+        if (m->pipe_fd >= 0) {
+                /* Hand-offs still queued go back to their helpers: they store the dumps themselves. */
+                m->pipe_fd = safe_close(m->pipe_fd);
+                (void) unlink(m->pipe_path);
+        }
         control_free(m->control);
         m->control = NULL;
         if (m->pool && wait_for_dumps(m)) {
@@ -229,6 +266,7 @@ static void free_state(struct daemon *m)
         setup_unref(m->setup);
         free(m->cgroup2_path);
         free(m->socket_path);
+        free(m->pipe_path);
         proc_connector_free(m->connector);
         accounting_free(m->accounting);
         ratelimit_free(m->env.limiter);
@@ -276,6 +314,8 @@ static int run(struct daemon *m)
 
                         if (fd == m->listen_fd)
                                 (void) on_listen(m);
+                        else if (fd == m->pipe_fd)
+                                (void) on_pipe(m);
                         else if (m->connector && fd == proc_connector_fd(m->connector))
                                 lost_on_connector(m);
                         else if (m->control && fd == control_listen_fd(m->control))
@@ -312,6 +352,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .signal_fd = -EBADF,
                 .cgroup2_fd = -EBADF,
                 .reload_fd = -EBADF,
+                .pipe_fd = -EBADF,
         };
         int r;
 
@@ -333,8 +374,13 @@ int daemon_main(const struct daemon_options *o)
         r = daemon_load_config(o, &a.config);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = keeper_run(a.config->listen_path, o->install_pattern, a.config->protocol == PROTOCOL_REQUEST,
-                       serve, &a);
+        struct keeper_params kp = {
+                .listen_path = a.config->listen_path,
+                .install = o->install_pattern,
+                .protocol = a.config->protocol,
+                .pipe_limit = daemon_capacity(&a.config->limits),
+        };
+        r = keeper_run(&kp, serve, &a);
         config_free(a.config);
         return r;
 }

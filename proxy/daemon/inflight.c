@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include "kernel/pidfd.h"
 #include "proxy/daemon/inflight.h"
 
 void inflight_init(struct inflight *l)
@@ -56,7 +57,11 @@ void inflight_shutdown(struct inflight *l)
                 /* A worker may be setting collector_fd right now: it is published atomically. */
                 int fd = __atomic_load_n(&d->collector_fd, __ATOMIC_ACQUIRE);
 
-                if (d->fd >= 0)
+                /* A pipe has no shutdown: ending the task ends the kernel's writing, and its wait. */
+                if (__atomic_load_n(&d->mode, __ATOMIC_RELAXED) == DUMP_MODE_PIPE) {
+                        if (d->pidfd >= 0)
+                                (void) pidfd_kill(d->pidfd);
+                } else if (d->fd >= 0)
                         (void) shutdown(d->fd, SHUT_RDWR);
                 if (fd >= 0)
                         (void) shutdown(fd, SHUT_RDWR);

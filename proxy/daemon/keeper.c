@@ -38,6 +38,7 @@
 #include "proxy/base/procaccess.h"
 #include "proxy/base/sandbox.h"
 #include "proxy/daemon/keeper.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
 
 /* Requests, one byte each, daemon to keeper. */
@@ -51,9 +52,7 @@ struct keeper_reply {
 };
 
 struct keeper {
-        const char *listen_path;
-        bool install;
-        bool want_request;
+        const struct keeper_params *params;
         pid_t daemon;
         int link;   /* pattern requests; -EBADF once the daemon closed its end */
         int broker; /* procaccess requests; the same */
@@ -102,7 +101,7 @@ static void on_message(struct keeper *k)
                  * Only with --install-pattern, and once: at start-up, before the
                  * daemon has read anything from outside.
                  */
-                if (!k->install) {
+                if (!k->params->install) {
                         reply.error = -EPERM;
                         break;
                 }
@@ -111,7 +110,8 @@ static void on_message(struct keeper *k)
                         break;
                 }
                 k->install_asked = true;
-                reply.error = pattern_install(&k->hold, k->listen_path, k->want_request);
+                reply.error = mode_install_pattern(&k->hold, k->params->listen_path, k->params->protocol,
+                                                   k->params->pipe_limit);
                 break;
         case KEEPER_RESTORE:
                 pattern_restore(&k->hold);
@@ -195,12 +195,10 @@ static _noreturn_ void run_daemon(int fd, int broker, pid_t keeper, const sigset
         exit(fn(&l, userdata));
 }
 
-int keeper_run(const char *listen_path, bool install, bool want_request, keeper_daemon_fn fn, void *userdata)
+int keeper_run(const struct keeper_params *p, keeper_daemon_fn fn, void *userdata)
 {
         struct keeper k = {
-                .listen_path = listen_path,
-                .install = install,
-                .want_request = want_request,
+                .params = p,
                 .link = -EBADF,
                 .broker = -EBADF,
                 .signal_fd = -EBADF,

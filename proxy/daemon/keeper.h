@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config/config.h"
+
 /* The daemon's side. */
 struct keeper_link {
         int fd;         /* pattern requests; -EBADF: no keeper, the pattern is not ours */
@@ -31,15 +33,22 @@ struct keeper_link {
 
 typedef int (*keeper_daemon_fn)(struct keeper_link *link, void *userdata);
 
+/* What the keeper installs, all from the config it was started with: never from the daemon. */
+struct keeper_params {
+        const char *listen_path;
+        bool install;                  /* --install-pattern: the daemon may ask for the pattern, once */
+        enum listen_protocol protocol; /* the mode is chosen as the daemon chooses it (mode.c) */
+        unsigned pipe_limit;           /* pipe mode: kernel.core_pipe_limit at least this */
+};
+
 /*
  * Forks the daemon, which runs fn and exits with its return value, and
- * keeps core_pattern for it (install: whether the daemon may ask for
- * listen_path's pattern). Returns the daemon's exit status; when the daemon
- * was killed by a signal the keeper dies of the same signal (a shell or
- * service manager sees the daemon's own end). Logs its errors.
+ * keeps core_pattern (and in pipe mode kernel.core_pipe_limit) for it.
+ * Returns the daemon's exit status; when the daemon was killed by a signal
+ * the keeper dies of the same signal (a shell or service manager sees the
+ * daemon's own end). Logs its errors.
  */
-int keeper_run(const char *listen_path, bool install, bool want_request, keeper_daemon_fn fn,
-               void *userdata);
+int keeper_run(const struct keeper_params *p, keeper_daemon_fn fn, void *userdata);
 
 /* In the daemon, once the kernel socket listens (--install-pattern): the keeper installs the pattern. */
 int keeper_install(struct keeper_link *l);

@@ -16,19 +16,34 @@ struct pattern_hold {
         char *previous;   /* what to restore */
         char *ours;       /* what we wrote, as the kernel reads it back */
         char *state_path; /* <listen path>.previous-pattern */
+        /* The pipe intake raised kernel.core_pipe_limit: put back with the pattern. */
+        bool pipe_limit_set;
+        unsigned pipe_limit_previous, pipe_limit_ours;
 };
+
+/* The state file's second line, when the pipe intake changed core_pipe_limit. */
+#define PATTERN_STATE_PIPE_LIMIT "core_pipe_limit="
 
 /* Where the pattern that was there before ours is kept while we run. */
 int pattern_state_path(const char *listen_path, char **ret);
 
 /*
- * Reads it back (without the newline): -EPERM unless it is a regular file
- * of ours that nobody else may write, never through a symlink.
+ * Reads it back (the pattern, without the newline; and when ret_pipe_limit
+ * is given, the core_pipe_limit to restore, UINT_MAX if none was saved):
+ * -EPERM unless it is a regular file of ours that nobody else may write,
+ * never through a symlink.
  */
-int pattern_state_read(const char *state_path, char **ret);
+int pattern_state_read(const char *state_path, char **ret, unsigned *ret_pipe_limit);
 
 /* Installs "@@path" (or "@path") and arms the restore-on-crash handler. Logs its errors. */
 int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_request);
+
+/*
+ * Installs the pipe intake's pattern (core_pattern_format_pipe()) and raises
+ * core_pipe_limit to pipe_limit; both are restored together. Logs its errors.
+ */
+int pattern_install_pipe(struct pattern_hold *h, const char *listen_path, const char *pattern,
+                         unsigned pipe_limit);
 
 /* Restores the previous pattern unless someone else changed it meanwhile. Idempotent. */
 void pattern_restore(struct pattern_hold *h);

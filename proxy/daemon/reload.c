@@ -145,5 +145,10 @@ void reload_finish(struct daemon *m)
                 names_forget_cache(m->env.names);
         workers_set_limits(m->pool, s->config->limits.max_concurrent + host_workers(&s->config->limits),
                            s->config->limits.max_concurrent);
+        /*
+         * The pipe helper's settings stay those of the start (mode.c): the
+         * sandbox lets us write nothing beside the socket, and a reload cannot
+         * move the store. New store quotas reach the helper at the next start.
+         */
         log_info("configuration reloaded from %s", s->config->source);
 }

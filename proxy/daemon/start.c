@@ -236,6 +236,11 @@ static void find_host_netns(struct daemon *m)
         }
 }
 
+unsigned daemon_capacity(const struct limits *l)
+{
+        return l->max_concurrent + host_workers(l) + l->max_concurrent * QUEUE_PER_WORKER;
+}
+
 static int open_limits(struct daemon *m)
 {
         const struct limits *l = &m->setup->config->limits;
@@ -279,6 +284,8 @@ static int open_loop(struct daemon *m)
                 r = watch(m, control_listen_fd(m->control));
         if (r >= 0 && m->connector)
                 r = watch(m, proc_connector_fd(m->connector));
+        if (r >= 0 && m->pipe_fd >= 0)
+                r = watch(m, m->pipe_fd);
         return r;
 }
 
@@ -384,12 +391,9 @@ int daemon_start(struct daemon *m)
         r = listener_open(m, c->listen_path);
         if (r < 0)
                 return r;
-        if (m->options->install_pattern) {
-                r = keeper_install(&m->keeper);
-                if (r < 0)
-                        return r;
-        }
-        pattern_check(c->listen_path);
+        r = mode_start(m);
+        if (r < 0)
+                return r;
         /* Control clients join the loop as they connect: the loop's epoll comes first. */
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0)
@@ -412,9 +416,11 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return log_error_errno(r, "cannot install the seccomp filter");
 
-        log_info("listening on %s (%s); events to %s; host store %s; config %s%s%s", c->listen_path,
-                 c->protocol == PROTOCOL_REQUEST ? "request" : "plain", event_log_path(m->setup->events),
-                 c->store_directory, c->source, m->accounting_off ? "; lost-dump accounting off: " : "",
+        mode_report_unseen(m);
+        log_info("listening on %s (%s); events to %s; host store %s; config %s%s%s",
+                 m->mode == INTAKE_PIPE ? m->pipe_path : c->listen_path, intake_mode_to_string(m->mode),
+                 event_log_path(m->setup->events), c->store_directory, c->source,
+                 m->accounting_off ? "; lost-dump accounting off: " : "",
                  m->accounting_off ? m->accounting_off : "");
         return 0;
 }

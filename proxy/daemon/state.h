@@ -11,6 +11,7 @@
 #include "proxy/daemon/daemon.h"
 #include "proxy/daemon/inflight.h"
 #include "proxy/daemon/keeper.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/daemon/workers.h"
 #include "proxy/dump/env.h"
 #include "proxy/dump/setup.h"
@@ -43,6 +44,11 @@ struct daemon {
         bool in_host_netns;
         const char *accounting_off; /* why lost dumps are not accounted; NULL when they are */
 
+        /* Which intake the kernel gets (proxy/daemon/mode.c); the pipe intake's socket in pipe mode. */
+        enum intake_mode mode;
+        int pipe_fd;
+        char *pipe_path;
+
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
@@ -61,6 +67,17 @@ struct daemon {
 int daemon_start(struct daemon *m);
 /* Workers only host dumps may use, beyond max_concurrent. */
 unsigned host_workers(const struct limits *l);
+/* Dumps the daemon holds at once, running and queued: what core_pipe_limit must allow in pipe mode. */
+unsigned daemon_capacity(const struct limits *l);
+
+/* proxy/daemon/mode.c: the mode and why, the pipe intake, the pattern (before the sandbox). */
+int mode_start(struct daemon *m);
+/*
+ * The dumps the pipe helper kept while no daemon answered, as event lines:
+ * once started (the event log's writer is a thread, and threads come after
+ * the capabilities are reduced).
+ */
+void mode_report_unseen(struct daemon *m);
 
 /* proxy/daemon/listener.c: the kernel socket, one daemon per path. */
 int listener_open(struct daemon *m, const char *path);

@@ -94,7 +94,9 @@ static void write_config(struct daemon *m, struct jsonw *w)
         jsonw_object_begin(w);
         jsonw_kv_string(w, "source", c->source);
         jsonw_kv_string(w, "listen", c->listen_path);
-        jsonw_kv_string(w, "protocol", c->protocol == PROTOCOL_REQUEST ? "request" : "plain");
+        jsonw_kv_string(w, "protocol", protocol_to_string(c->protocol));
+        /* What "auto" (or a probe) made of it on this kernel. */
+        jsonw_kv_string(w, "mode", intake_mode_to_string(m->mode));
         jsonw_kv_string(w, "core_pattern", core_pattern_read(&pattern) >= 0 ? pattern : NULL);
         jsonw_kv_bool(w, "pattern_installed", m->keeper.installed);
         jsonw_kv_string(w, "events", event_log_path(s->events));

@@ -18,6 +18,7 @@ static const char *const state_names[_DUMP_STATE_MAX] = {
 static const char *const mode_names[_DUMP_MODE_MAX] = {
         [DUMP_MODE_REQUEST] = "request",
         [DUMP_MODE_PLAIN] = "plain",
+        [DUMP_MODE_PIPE] = "pipe",
 };
 
 const char *dump_state_to_string(enum dump_state s)
@@ -40,6 +41,8 @@ int dump_new(int fd, int pidfd, pid_t peer_pid, struct proxy_setup *setup, struc
         d->pidfd = pidfd;
         d->peer_pid = peer_pid;
         d->collector_fd = -EBADF;
+        d->helper_fd = -EBADF;
+        d->pipe_dumpable = -1;
         d->task.ns_uid = d->task.ns_gid = d->task.ns_root_uid = -1;
         d->accepted_at = io_now();
         d->accepted_wall = io_now_realtime();
@@ -60,6 +63,7 @@ void dump_free(struct dump *d)
         d->fd = safe_close(d->fd);
         d->pidfd = safe_close(d->pidfd);
         d->collector_fd = safe_close(d->collector_fd);
+        d->helper_fd = safe_close(d->helper_fd);
         setup_unref(d->setup);
         identify_done(&d->task);
         container_info_done(&d->container);
@@ -124,14 +128,5 @@ void dump_describe(struct dump *d)
 
 void dump_make_id(char id[static DUMP_ID_MAX], usec_t wall)
 {
-        char stamp[UTC_STRING_MAX];
-        uint64_t rnd = 0;
-
-        /* Uniqueness only; GRND_INSECURE never blocks early at boot. */
-        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK | 0x0004 /* GRND_INSECURE, 5.6 */) != sizeof(rnd) &&
-            getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                rnd = (wall ^ (wall >> 29)) * UINT64_C(0x9e3779b97f4a7c15);
-        utc_format_compact(wall, stamp);
-        (void) snprintf(id, DUMP_ID_MAX, "%s-%012llx", stamp,
-                        (unsigned long long) (rnd & UINT64_C(0xffffffffffff)));
+        record_make_id(id, wall);
 }

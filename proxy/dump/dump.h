@@ -40,22 +40,31 @@ const char *dump_state_to_string(enum dump_state s);
 enum dump_mode {
         DUMP_MODE_REQUEST, /* "@@": request, ack, mark, then the core */
         DUMP_MODE_PLAIN,   /* "@": the core from the first byte */
+        DUMP_MODE_PIPE,    /* "|coredump-proxy-pipe": the kernel's pipe, handed over by the helper */
         _DUMP_MODE_MAX,
 };
 const char *dump_mode_to_string(enum dump_mode m);
 
 /* "20261127T135300Z-1a2b3c4d5e6f": sortable by time, unique by 48 random bits, no host pid. */
-#define DUMP_ID_MAX 48
+#define DUMP_ID_MAX RECORD_ID_MAX
 
 struct dump {
         char id[DUMP_ID_MAX];
         enum dump_state state;
         enum dump_mode mode;
 
-        int fd;         /* the kernel connection: closed only by dump_free(), shut down before */
+        int fd;         /* the kernel connection (or, in pipe mode, the core pipe): closed only by
+                           dump_free(), shut down before; a pipe's by its owner alone (dump_finish()) */
         int pidfd;      /* its peer: the crashing task */
         pid_t peer_pid; /* SO_PEERCRED's number, for the event line when the pidfd says nothing */
         struct coredump_req req;
+
+        /* Pipe mode (proxy/intake/pipe.c): the helper's reply channel and the kernel's facts it passed on.
+         */
+        int helper_fd;     /* closed once the hand-off is settled */
+        int pipe_signal;   /* %s; 0 unknown */
+        int pipe_dumpable; /* %d; -1 unknown */
+        bool withdrawn;    /* the helper kept the dump itself: no outcome, no event here */
 
         usec_t accepted_at;   /* monotonic */
         usec_t accepted_wall; /* realtime, for people */

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kernel/cleanup.h"
+#include "kernel/pidfd.h"
 #include "proxy/base/log.h"
 #include "proxy/dump/describe.h"
 #include "proxy/dump/finish.h"
@@ -21,6 +23,21 @@ static void write_event(struct dump *d)
                           event_log_path(d->setup->events), strerror(-r));
 }
 
+/*
+ * A pipe cannot be shut down: the kernel keeps the task until every reader
+ * has closed it (core_pipe_limit > 0). Ours goes now; a dump that failed may
+ * still sit in a collector that stopped reading, or the kernel may still be
+ * writing: SIGKILL to the task ends both, as the shutdown does for a socket.
+ * Only then: a kill before the kernel's wait ends would clear WCOREDUMP of a
+ * core that was delivered.
+ */
+static void release_pipe(struct dump *d)
+{
+        d->fd = safe_close(d->fd);
+        if (d->outcome == OUTCOME_FAILED && d->pidfd >= 0 && pidfd_has_exited(d->pidfd) == 0)
+                (void) pidfd_kill(d->pidfd);
+}
+
 void dump_finish(struct dump *d, const struct dump_env *env)
 {
         dump_set_state(d, DUMP_DONE);
@@ -30,7 +47,9 @@ void dump_finish(struct dump *d, const struct dump_env *env)
          * The fds themselves stay open until dump_free(), so that nobody else
          * (a stop shutting down every dump in flight) can hit a reused number.
          */
-        if (d->fd >= 0)
+        if (d->mode == DUMP_MODE_PIPE)
+                release_pipe(d);
+        else if (d->fd >= 0)
                 (void) shutdown(d->fd, SHUT_RDWR);
         if (d->collector_fd >= 0)
                 (void) shutdown(d->collector_fd, SHUT_RDWR);

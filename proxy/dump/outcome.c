@@ -36,6 +36,7 @@ static const char *const reason_names[_REASON_MAX] = {
         [REASON_STORE_UNAVAILABLE] = "store-unavailable",
         [REASON_STORE_FULL] = "store-full",
         [REASON_STORE_ERROR] = "store-error",
+        [REASON_DAEMON_UNAVAILABLE] = "daemon-unavailable",
         [REASON_NOT_DUMPABLE] = "not-dumpable",
         [REASON_NOT_RECEIVED] = "not-received",
 };

@@ -46,6 +46,8 @@ enum dump_reason {
         REASON_STORE_UNAVAILABLE,
         REASON_STORE_FULL,
         REASON_STORE_ERROR,
+        /* Pipe mode: the helper kept the core in the host store itself, the daemon did not answer. */
+        REASON_DAEMON_UNAVAILABLE,
         /* "coredump-lost" lines: the kernel started a dump that never reached us. */
         REASON_NOT_DUMPABLE,
         REASON_NOT_RECEIVED,

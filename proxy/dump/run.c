@@ -15,11 +15,12 @@
 #include "proxy/dump/resolve.h"
 #include "proxy/dump/route.h"
 #include "proxy/dump/run.h"
+#include "proxy/intake/pipe.h"
 #include "proxy/intake/socket.h"
 #include "proxy/names/names.h"
 
-/* Who crashed, and is it a crash at all. */
-static struct act_result identify(struct dump *d, const struct dump_env *env)
+/* The kernel socket: the peer's pidfd says who crashed, and whether it is a crash at all. */
+static struct act_result identify_socket(struct dump *d)
 {
         int r;
 
@@ -37,6 +38,48 @@ static struct act_result identify(struct dump *d, const struct dump_env *env)
                 log_warning("%s: no valid request or core from the kernel: %s", d->id, strerror(-r));
                 return act_done(OUTCOME_FAILED, REASON_PROTOCOL_ERROR);
         }
+        return act_continue();
+}
+
+/*
+ * The pipe intake: first settle with the helper who reads the pipe (a
+ * helper that gave up keeps the dump: no outcome here), then the pidfd it
+ * passed, with the kernel's own facts where the pidfd cannot tell.
+ */
+static struct act_result identify_pipe(struct dump *d)
+{
+        int r;
+
+        if (intake_pipe_claim(d) < 0) {
+                log_info("%s: pid %d: the pipe helper gave up waiting and keeps the dump itself", d->id,
+                         (int) d->peer_pid);
+                return act_done(OUTCOME_NONE, REASON_NONE);
+        }
+        if (d->pidfd >= 0) {
+                r = identify_from_pidfd(d->pidfd, &d->task);
+                if (r < 0) {
+                        log_warning("%s: the task's pidfd says nothing: %s", d->id, strerror(-r));
+                        return act_done(OUTCOME_FAILED, REASON_IDENTIFY_ERROR);
+                }
+        }
+        r = intake_pipe_identify(d);
+        if (r < 0 || !d->task.coredumped) {
+                log_warning("%s: the pipe helper's pidfd is not a dumping task %d", d->id,
+                            (int) d->peer_pid);
+                return act_done(OUTCOME_REJECTED, REASON_NOT_A_COREDUMP);
+        }
+        return act_continue();
+}
+
+/* Who crashed, and is it a crash at all. */
+static struct act_result identify(struct dump *d, const struct dump_env *env)
+{
+        struct act_result res;
+        int r;
+
+        res = d->mode == DUMP_MODE_PIPE ? identify_pipe(d) : identify_socket(d);
+        if (res.status != ACT_CONTINUE)
+                return res;
 
         (void) identify_from_proc(d->pidfd, &env->identify, &d->task);
         /* Containers by cgroup ancestry and ownership, never by names alone (proxy/dump/resolve.c). */
@@ -191,6 +234,8 @@ enum dump_progress dump_run(struct dump *d, const struct dump_env *env)
         }
         if (dump_get_state(d) < DUMP_ROUTED) {
                 res = prepare(d, env);
+                if (d->withdrawn)
+                        return DUMP_FINISHED; /* its helper keeps it, and tells */
                 if (res.status != ACT_CONTINUE) {
                         conclude(d, env, res);
                         return DUMP_FINISHED;
@@ -233,8 +278,19 @@ void dump_run_refused(struct dump *d, const struct dump_env *env, enum dump_reas
 {
         struct act_result res;
 
+        /* A pipe not yet claimed: its helper, still waiting, keeps the dump itself. Not lost. */
+        if (d->mode == DUMP_MODE_PIPE && d->helper_fd >= 0) {
+                log_warning("%s: pid %d: %s; left to the pipe helper", d->id, (int) d->peer_pid,
+                            dump_reason_to_string(reason));
+                intake_pipe_withdraw(d);
+                return;
+        }
         /* Only what never blocks: the pidfd and what the kernel already queued. */
-        if (identify_from_pidfd(d->pidfd, &d->task) >= 0 && !d->task.coredumped) {
+        if (d->mode == DUMP_MODE_PIPE) {
+                intake_pipe_close(d);
+                set_action(d, ACTION_REJECT, false);
+                res = act_done(OUTCOME_REJECTED, reason);
+        } else if (identify_from_pidfd(d->pidfd, &d->task) >= 0 && !d->task.coredumped) {
                 res = act_done(OUTCOME_REJECTED, REASON_NOT_A_COREDUMP);
         } else {
                 int r = coredump_conn_is_request(d->fd, io_now());

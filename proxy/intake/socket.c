@@ -7,6 +7,7 @@
 #include "kernel/coredump-proto.h"
 #include "kernel/pidfd.h"
 #include "proxy/base/log.h"
+#include "proxy/intake/pipe.h"
 #include "proxy/intake/socket.h"
 
 /* The kernel sends its request (or the first ELF bytes) right after connecting. */
@@ -42,6 +43,10 @@ int intake_handshake(struct dump *d)
 {
         int r;
 
+        /* A pipe has nothing to say before the core; its hand-off was settled by intake_pipe_claim(). */
+        if (d->mode == DUMP_MODE_PIPE)
+                return 0;
+
         r = coredump_conn_is_request(d->fd, protocol_deadline(d));
         if (r < 0)
                 return r;
@@ -59,6 +64,9 @@ int intake_ack(struct dump *d, uint64_t mask)
         uint32_t mark = COREDUMP_MARK_REQACK;
         int r;
 
+        /* A pipe is refused by closing it unread: the kernel's next write fails. */
+        if (d->mode == DUMP_MODE_PIPE && mask == COREDUMP_REJECT)
+                intake_pipe_close(d);
         if (d->mode != DUMP_MODE_REQUEST || dump_get_state(d) >= DUMP_ACKED)
                 return 0;
         r = coredump_ack_send(d->fd, &d->req, mask);

@@ -32,7 +32,7 @@ int intake_handshake(struct dump *d);
  */
 int intake_ack(struct dump *d, uint64_t mask);
 
-/* Refuses the dump before any byte: REJECT in request mode; in plain mode closing does it. */
+/* Refuses the dump before any byte: REJECT in request mode; in plain and pipe mode closing does it. */
 int intake_reject(struct dump *d);
 
 /* The reason for a failed intake_ack(): task-gone when the task died, else protocol-error. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "kernel/cleanup.h"
-#include "proxy/base/jsonr.h"
+#include "proxy/base/utf8.h"
 #include "proxy/protocol/names.h"
 
 void names_pairs_done(struct names_pairs *p)
@@ -46,7 +46,7 @@ bool names_text_ok(const char *s, size_t len, size_t max)
         for (size_t i = 0; i < len; i++)
                 if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
                         return false;
-        return jsonr_utf8_valid(s, len);
+        return utf8_valid(s, len);
 }
 
 int names_set(char **field, const char *s, size_t len)
@@ -113,7 +113,7 @@ int names_pairs_append_raw(struct names_pairs *p, const char *key, const char *v
         struct names_pair *items;
 
         if (p->n >= max_pairs || !key || !names_text_ok(key, strlen(key), NAMES_STRING_MAX) || !value ||
-            memchr(value, 0, value_len) || !jsonr_utf8_valid(value, value_len) || names_pairs_find(p, key))
+            memchr(value, 0, value_len) || !utf8_valid(value, value_len) || names_pairs_find(p, key))
                 return 0;
         k = strdup(key);
         v = strndup(value, value_len);
@@ -191,67 +191,4 @@ void names_write_members(struct jsonw *w, const struct container_names *n, const
         }
         names_pairs_write(w, "labels", &n->labels, exported_only);
         names_pairs_write(w, "annotations", &n->annotations, exported_only);
-}
-
-/* A string member that must be fit when it is there: 1 set, 0 absent, -EBADMSG, -ENOMEM. */
-static int parse_text(struct json_object *o, const char *key, char **field)
-{
-        const char *s;
-        size_t len;
-        int r;
-
-        r = jsonr_string(o, key, NAMES_STRING_MAX, &s, &len);
-        if (r <= 0)
-                return r;
-        if (!names_text_ok(s, len, NAMES_STRING_MAX))
-                return -EBADMSG;
-        free(*field);
-        *field = NULL;
-        return names_set(field, s, len);
-}
-
-static int parse_pairs(struct json_object *o, const char *key, struct names_pairs *ret)
-{
-        struct json_object *m;
-        int r;
-
-        r = jsonr_member(o, key, json_type_object, &m);
-        if (r <= 0)
-                return r;
-        if ((size_t) json_object_object_length(m) > NAMES_PAIRS_MAX)
-                return -EBADMSG;
-        json_object_object_foreach (m, k, v) {
-                const char *s;
-                size_t len;
-
-                if (jsonr_string_value(v, NAMES_VALUE_MAX, &s, &len) < 0)
-                        return -EBADMSG;
-                r = names_pairs_add(ret, k, s, len, true);
-                if (r < 0)
-                        return r;
-                /* What a sender must never send is refused, not silently dropped. */
-                if (r == 0)
-                        return -EBADMSG;
-        }
-        return 0;
-}
-
-int names_parse_members(struct json_object *o, struct container_names *ret)
-{
-        struct json_object *pod;
-        int r;
-
-        if ((r = parse_text(o, "name", &ret->name)) < 0 || (r = parse_text(o, "image", &ret->image)) < 0)
-                return r;
-        r = jsonr_member(o, "pod", json_type_object, &pod);
-        if (r < 0)
-                return r;
-        if (r > 0 && ((r = parse_text(pod, "name", &ret->pod_name)) < 0 ||
-                      (r = parse_text(pod, "namespace", &ret->pod_namespace)) < 0 ||
-                      (r = parse_text(pod, "uid", &ret->pod_uid)) < 0))
-                return r;
-        r = parse_pairs(o, "labels", &ret->labels);
-        if (r < 0)
-                return r;
-        return parse_pairs(o, "annotations", &ret->annotations);
 }

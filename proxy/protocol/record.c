@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "proxy/base/utc.h"
 #include "proxy/protocol/record.h"
@@ -112,4 +114,18 @@ void record_write_exposed(struct jsonw *w, const struct dump_record *r, const st
         put_id(w, "host_pid", r->host_ids.pid);
         put_string(w, "host_cgroup", r->host_cgroup, lim->string_max);
         record_write_host_exe(w, r, lim);
+}
+
+void record_make_id(char id[static RECORD_ID_MAX], usec_t wall)
+{
+        char stamp[UTC_STRING_MAX];
+        uint64_t rnd = 0;
+
+        /* Uniqueness only; GRND_INSECURE never blocks early at boot. */
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK | 0x0004 /* GRND_INSECURE, 5.6 */) != sizeof(rnd) &&
+            getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                rnd = (wall ^ (wall >> 29)) * UINT64_C(0x9e3779b97f4a7c15);
+        utc_format_compact(wall, stamp);
+        (void) snprintf(id, RECORD_ID_MAX, "%s-%012llx", stamp,
+                        (unsigned long long) (rnd & UINT64_C(0xffffffffffff)));
 }

@@ -75,6 +75,11 @@ struct record_limits {
 
 void record_init(struct dump_record *r);
 
+/* "20261127T135300Z-1a2b3c4d5e6f": sortable by time, unique by 48 random bits, no host pid. */
+#define RECORD_ID_MAX 48
+/* A new id for a dump accepted (or, for the pipe helper, started) at wall time. */
+void record_make_id(char id[static RECORD_ID_MAX], usec_t wall);
+
 /* id, time, pid, uid, gid, comm, signal, mode, container: what every document says. */
 void record_write_task(struct jsonw *w, const struct dump_record *r, enum record_view view,
                        const struct record_limits *lim);

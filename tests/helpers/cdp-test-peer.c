@@ -23,6 +23,10 @@
  *   cdp-test-peer pattern-check PATTERN    prints valid=1 if kernel/ accepts the pattern
  *   cdp-test-peer core-modes               prints the modes the kernel lists
  *   cdp-test-peer coredump-mask PID        prints the pidfd's coredump_mask (dumpability of a live task)
+ *   cdp-test-peer pidfd-ioctl PID          the kernel's own PIDFD_GET_INFO, no fallback: mask=... or
+ *                                          error=...
+ *   cdp-test-peer pidfd-facts PID          what kernel/pidfd.c says of PID, with its fallbacks: pid=
+ *                                          tgid= ruid= euid= cgroup_id= netns_ino= alive=
  *   cdp-test-peer collector ADDRESS MODE   a misbehaving collector (SOCK_SEQPACKET listener) for every
  *                                          connection: MODE decline (answers no), silent (never answers),
  *                                          stall (accepts, takes the dump, never reads it), garbage
@@ -42,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -401,6 +406,35 @@ int main(int argc, char **argv)
                 if (r < 0)
                         return fail("pidfd_info", r);
                 printf("%u\n", info.coredump_mask);
+                return 0;
+        }
+        if (argc == 3 && strcmp(argv[1], "pidfd-ioctl") == 0) {
+                _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, atoi(argv[2]), 0);
+                struct cdp_pidfd_info info = { .mask = PIDFD_INFO_PID };
+                if (pidfd < 0)
+                        return fail("pidfd_open", negative_errno());
+                if (ioctl(pidfd, PIDFD_GET_INFO_SIZED(PIDFD_INFO_SIZE_VER0_COMPAT), &info) < 0)
+                        return fail("PIDFD_GET_INFO", negative_errno());
+                printf("mask=0x%llx\n", (unsigned long long) info.mask);
+                return 0;
+        }
+        if (argc == 3 && strcmp(argv[1], "pidfd-facts") == 0) {
+                _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, atoi(argv[2]), 0), ns = -EBADF;
+                struct cdp_pidfd_info info;
+                uint64_t ino = 0;
+                if (pidfd < 0)
+                        return fail("pidfd_open", negative_errno());
+                int r = pidfd_get_info(pidfd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID,
+                                       &info);
+                if (r < 0)
+                        return fail("pidfd_get_info", r);
+                ns = pidfd_get_namespace(pidfd, PIDFD_GET_NET_NAMESPACE);
+                if (ns < 0)
+                        return fail("pidfd_get_namespace", ns);
+                (void) netns_inode(ns, &ino);
+                printf("pid=%u tgid=%u ruid=%u euid=%u cgroup_id=%llu netns_ino=%llu alive=%d\n", info.pid,
+                       info.tgid, info.ruid, info.euid, (unsigned long long) info.cgroupid,
+                       (unsigned long long) ino, pidfd_is_alive(pidfd));
                 return 0;
         }
         fprintf(stderr, "usage: see the comment at the top of cdp-test-peer.c\n");

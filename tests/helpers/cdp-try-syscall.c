@@ -147,6 +147,10 @@ PROBE(sysinfo, syscall(SYS_sysinfo, NULL))
 PROBE(sendto, syscall(SYS_sendto, -1, buf, 1, MSG_NOSIGNAL, NULL, 0))
 PROBE(getsockname, syscall(SYS_getsockname, -1, NULL, NULL))
 PROBE(pidfd_open, closing(syscall(SYS_pidfd_open, getpid(), 0)))
+/* Pipe mode: is the task still there (before 6.13), and ending a pipe dump nobody reads. */
+PROBE(pidfd_send_signal_0, syscall(SYS_pidfd_send_signal, -1, 0, NULL, 0))
+PROBE(pidfd_send_signal_kill, syscall(SYS_pidfd_send_signal, -1, SIGKILL, NULL, 0))
+PROBE(tee, syscall(SYS_tee, -1, -1, 1, 0))
 
 /* ---- calls nobody makes ----------------------------------------------- */
 PROBE(clone3, syscall(SYS_clone3, NULL, 0))
@@ -175,7 +179,7 @@ PROBE(unshare, syscall(SYS_unshare, -1))
 PROBE(tgkill_other, syscall(SYS_tgkill, 1, 1, 0))
 PROBE(kill_self, syscall(SYS_kill, getpid(), 0))
 PROBE(pidfd_getfd, syscall(SYS_pidfd_getfd, -1, 0, 0))
-PROBE(pidfd_send_signal, syscall(SYS_pidfd_send_signal, -1, 0, NULL, 0))
+PROBE(pidfd_send_signal_term, syscall(SYS_pidfd_send_signal, -1, SIGTERM, NULL, 0))
 PROBE(process_vm_readv, syscall(SYS_process_vm_readv, 0, NULL, 0, NULL, 0, 0))
 PROBE(kexec_load, syscall(SYS_kexec_load, 0, 0, NULL, 0x10 /* no such flag */))
 PROBE(init_module, syscall(SYS_init_module, NULL, 0, ""))
@@ -276,6 +280,9 @@ static const struct probe probes[] = {
         P(getsockopt_rcvbuf, ALLOWED, BLOCKED),
         P(getsockname, ALLOWED, BLOCKED),
         P(pidfd_open, ALLOWED, BLOCKED),
+        P(pidfd_send_signal_0, ALLOWED, BLOCKED),
+        P(pidfd_send_signal_kill, ALLOWED, BLOCKED),
+        P(tee, ALLOWED, BLOCKED),
 
         P(clone3, BLOCKED, BLOCKED),
         P(clone_process, SAN_ONLY, SAN_ONLY),
@@ -300,7 +307,7 @@ static const struct probe probes[] = {
         P(tgkill_other, BLOCKED, BLOCKED),
         P(kill_self, BLOCKED, BLOCKED),
         P(pidfd_getfd, BLOCKED, BLOCKED),
-        P(pidfd_send_signal, BLOCKED, BLOCKED),
+        P(pidfd_send_signal_term, BLOCKED, BLOCKED),
         P(process_vm_readv, BLOCKED, BLOCKED),
         U(kexec_load, BLOCKED, BLOCKED),
         U(init_module, BLOCKED, BLOCKED),

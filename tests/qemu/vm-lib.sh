@@ -131,15 +131,19 @@ trap _cleanup EXIT
 
 # ---- simulated containers ------------------------------------------------
 
-# container_start CGROUP-REL: a holder process in new network, pid and mount
-# namespaces (with its own /proc) inside the cgroup2 directory
-# /sys/fs/cgroup/CGROUP-REL, named the way a runtime names it (e.g.
-# "system.slice/docker-$(hex64).scope"). Sets CT_PID (its pid here) and CT_CG.
+# container_start CGROUP-REL [UNSHARE-FLAGS...]: a holder process in new
+# network, pid and mount namespaces (with its own /proc; other flags for
+# other namespaces, e.g. "-p -m -f --mount-proc" for the host's network)
+# inside the cgroup2 directory /sys/fs/cgroup/CGROUP-REL, named the way a
+# runtime names it (e.g. "system.slice/docker-$(hex64).scope"). Sets CT_PID
+# (its pid here) and CT_CG.
 container_start() {
 	CT_CG=/sys/fs/cgroup/$1
 	CT_PID=""
+	shift
+	[ $# -gt 0 ] || set -- -n -p -m -f --mount-proc
 	mkdir -p "$CT_CG" || return 1
-	bg /dev/null unshare -n -p -m -f --mount-proc \
+	bg /dev/null unshare "$@" \
 		sh -c 'echo 0 > "$1/cgroup.procs" && exec sleep 1000000' holder "$CT_CG"
 	# The holder is the cgroup's only process, and cgroup.procs shows pids
 	# as this namespace sees them: no need to find it among unshare's children.

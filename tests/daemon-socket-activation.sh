@@ -105,9 +105,11 @@ touch "$d/storm-stop"
 t_wait_for 60 test -s "$d/storm-count"
 n=$(cat "$d/storm-count")
 t_diag "storm over after $(t_elapsed "$t0") s"
-crash after
+crash after &
+t_track_pid $!
+t_wait_for 20 grep -qs coredump= "$d/after.out"
 touch "$d/stop"
-wait "$activator"
+t_wait_for 90 t_gone "$activator"
 t_diag "stopped after $(t_elapsed "$t0") s"
 
 t_is "$(cat "$d/daemon-1.status")" 0 "daemon 1 exits 0 on SIGTERM"

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/compat.h"
 #include "kernel/core-pattern.h"
 #include "kernel/io.h"
 
@@ -253,6 +254,34 @@ int core_pattern_parse_pipe(const char *pattern, char **ret_helper, char **ret_f
         return 0;
 }
 
+static int ns_inode(const char *path, struct stat *ret)
+{
+        return stat(path, ret) < 0 ? negative_errno() : 0;
+}
+
+int core_pattern_mount_ns_initial(void)
+{
+        struct stat self, other;
+
+        if (ns_inode("/proc/self/ns/mnt", &self) < 0)
+                return -ENOENT;
+        if (self.st_ino == MNT_NS_INIT_INO_COMPAT)
+                return 1;
+        /* A kernel that numbers the initial namespaces (6.18) would have numbered ours too. */
+        if (ns_inode("/proc/self/ns/net", &other) >= 0 && other.st_ino == NET_NS_INIT_INO_COMPAT)
+                return 0;
+        /*
+         * Otherwise only from the host's pid namespace: kthreadd (pid 2)
+         * runs in the initial mount namespace and, unlike PID 1 on some
+         * hosts, can be inspected.
+         */
+        if (ns_inode("/proc/self/ns/pid", &other) < 0 || other.st_ino != PID_NS_INIT_INO_COMPAT)
+                return -ENOENT;
+        if (ns_inode("/proc/2/ns/mnt", &other) >= 0 || ns_inode("/proc/1/ns/mnt", &other) >= 0)
+                return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+        return -ENOENT;
+}
+
 int core_pattern_install(const char *path, bool want_request, char **ret_previous, bool *ret_request)
 {
         _cleanup_free_ char *previous = NULL, *pattern = NULL;
@@ -268,6 +297,13 @@ int core_pattern_install(const char *path, bool want_request, char **ret_previou
         r = core_pattern_read(&previous);
         if (r < 0)
                 return r;
+        /*
+         * The kernel refuses a socket pattern written from any but the
+         * initial mount namespace with the EINVAL it also gives a kernel
+         * without "@@": tell the two apart before writing.
+         */
+        if (core_pattern_mount_ns_initial() == 0)
+                return -EXDEV;
 
         r = core_pattern_format_socket(path, request, &pattern);
         if (r < 0)

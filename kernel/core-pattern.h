@@ -90,10 +90,19 @@ int core_pattern_format_pipe(const char *helper, const char *listen_path, const 
 int core_pattern_parse_pipe(const char *pattern, char **ret_helper, char **ret_first_arg);
 
 /*
+ * Whether this process runs in the initial mount namespace: 1 yes, 0 no,
+ * -ENOENT when it cannot be told from here (outside the host's pid
+ * namespace on a kernel before 6.18, which numbers the initial namespaces).
+ */
+int core_pattern_mount_ns_initial(void);
+
+/*
  * Installs a socket pattern for path and returns the pattern that was there
  * before, to be given back to core_pattern_restore(). With want_request the
  * "@@" form is tried first and, if the kernel refuses it (6.16: EINVAL at
  * write time), "@" is used; *ret_request says which one is in force.
+ * -EXDEV, before anything is written, from a mount namespace other than the
+ * initial one: the kernel refuses every socket pattern written from there.
  */
 int core_pattern_install(const char *path, bool want_request, char **ret_previous, bool *ret_request);
 

@@ -3,6 +3,7 @@
 /*
  * coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]
  * coredump-proxy check-config FILE
+ * coredump-proxy install-pattern [--config FILE]
  * coredump-proxy restore-pattern [--config FILE]
  * coredump-proxy status [--config FILE]
  */
@@ -22,13 +23,16 @@
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
 #include "proxy/base/stdfds.h"
+#include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
+#include "proxy/daemon/state.h"
 
 static void help(void)
 {
         printf("Usage:\n"
                "  coredump-proxy [--config FILE] [--install-pattern] [--log-level LEVEL]\n"
                "  coredump-proxy check-config FILE\n"
+               "  coredump-proxy install-pattern [--config FILE]\n"
                "  coredump-proxy restore-pattern [--config FILE]\n"
                "  coredump-proxy status [--config FILE]\n"
                "\n"
@@ -42,7 +46,10 @@ static void help(void)
                "                      exit (by a keeper process: the daemon itself may not write them)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
-               "  restore-pattern     put back the pattern a killed daemon could not restore\n"
+               "  install-pattern     point kernel.core_pattern at listen.path and exit, saving the\n"
+               "                      previous pattern (socket activation: the pattern outlives the "
+               "daemon)\n"
+               "  restore-pattern     put back the pattern saved by install-pattern or a killed daemon\n"
                "  status              JSON from the running daemon: config, counters, dumps in flight\n",
                CONFIG_DEFAULT_PATH);
 }
@@ -108,6 +115,28 @@ static int restore_pattern(const struct daemon_options *o)
         (void) unlink(state);
         config_free(c);
         return EXIT_SUCCESS;
+}
+
+/*
+ * For socket activation: the pattern is installed once, after the socket
+ * exists, and stays through every restart of the daemon; restore-pattern
+ * (the unit's ExecStop=) gives back the one saved here.
+ */
+static int install_pattern(const struct daemon_options *o)
+{
+        struct pattern_hold hold = {};
+        struct config *c = NULL;
+        int r;
+
+        r = daemon_load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = mode_install_pattern(&hold, c->listen_path, c->protocol, daemon_capacity(&c->limits));
+        if (r >= 0)
+                printf("core_pattern is '%s' (was '%s')\n", hold.ours, hold.previous);
+        pattern_hold_done(&hold);
+        config_free(c);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int status(const struct daemon_options *o)
@@ -192,6 +221,8 @@ int main(int argc, char **argv)
                         }
                         return check_config(argv[optind + 1]);
                 }
+                if (strcmp(verb, "install-pattern") == 0)
+                        return install_pattern(&o);
                 if (strcmp(verb, "restore-pattern") == 0)
                         return restore_pattern(&o);
                 if (strcmp(verb, "status") == 0) {

@@ -222,10 +222,18 @@ static void stop(struct daemon *m)
         if (fault_value("stop-delay") > 0)
                 (void) usleep((useconds_t) MIN(fault_value("stop-delay"), 60000UL) * 1000);
 
+        ready_stopping(m);
         /* New crashes go back to the previous handler at once. */
         keeper_restore(&m->keeper);
 
-        if (m->listen_fd >= 0) {
+        if (m->activated) {
+                /*
+                 * The pattern stays, and the socket's backlog is the service
+                 * manager's: queued crashes wait there for the next instance.
+                 * Draining would chase a crash storm that never goes quiet.
+                 */
+                m->listen_fd = safe_close(m->listen_fd);
+        } else if (m->listen_fd >= 0) {
                 if (m->pool)
                         drain_listener(m);
                 m->listen_fd = safe_close(m->listen_fd);
@@ -260,6 +268,7 @@ static void free_state(struct daemon *m)
         cgroup1_mounts_free(m->cgroup1_mounts, m->n_v1_mounts);
         safe_close(m->lock_fd);
         safe_close(m->reload_fd);
+        ready_close(m);
         safe_close(m->keeper.fd);
         safe_close(m->keeper.broker);
         config_free(m->initial_config);
@@ -283,10 +292,13 @@ static int loop_timeout(struct daemon *m)
         usec_t next = accounting_next_expiry(m->accounting), now = io_now();
 
         next = MIN(next, control_next_deadline(m->control));
+        int status = ready_timeout(m), t;
+
         next = MIN(next, m->next_sweep);
         if (next == USEC_INFINITY)
-                return -1;
-        return next <= now ? 0 : (int) ((next - now) / USEC_PER_MSEC + 1);
+                return status;
+        t = next <= now ? 0 : (int) ((next - now) / USEC_PER_MSEC + 1);
+        return status >= 0 ? MIN(t, status) : t;
 }
 
 /* Containers gone without a poststop: their registrations and cached names go too. */
@@ -330,6 +342,7 @@ static int run(struct daemon *m)
                 lost_expire(m);
                 control_expire(m->control, io_now());
                 sweep_names(m);
+                ready_status(m);
         }
         return 0;
 }
@@ -337,6 +350,7 @@ static int run(struct daemon *m)
 struct serve_args {
         const struct daemon_options *options;
         struct config *config;
+        int listen_fd; /* passed by the service manager; -EBADF: we bind our own */
 };
 
 static int serve(struct keeper_link *keeper, void *userdata)
@@ -346,7 +360,9 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .options = a->options,
                 .initial_config = a->config,
                 .keeper = *keeper,
-                .listen_fd = -EBADF,
+                .listen_fd = a->listen_fd,
+                .activated = a->listen_fd >= 0,
+                .notify_fd = -EBADF,
                 .lock_fd = -EBADF,
                 .epoll_fd = -EBADF,
                 .signal_fd = -EBADF,
@@ -367,20 +383,39 @@ static int serve(struct keeper_link *keeper, void *userdata)
 
 int daemon_main(const struct daemon_options *o)
 {
-        struct serve_args a = { .options = o };
+        struct daemon_options effective = *o;
+        struct serve_args a = { .options = &effective, .listen_fd = -EBADF };
         int r;
 
         /* Loaded once, here: the keeper needs the socket's path, the daemon (a copy by fork) the rest. */
         r = daemon_load_config(o, &a.config);
         if (r < 0)
                 return EXIT_FAILURE;
+        /* Here, in the process the service manager started: LISTEN_PID names it, not the daemon. */
+        r = listener_take_activated(a.config->listen_path, &a.listen_fd);
+        if (r < 0) {
+                config_free(a.config);
+                return EXIT_FAILURE;
+        }
+        /*
+         * The pattern belongs with the socket that outlives us (the units'
+         * coredump-proxy-pattern.service): given back whenever one daemon
+         * stops, it would send the crashes of a restart elsewhere.
+         */
+        if (r > 0 && effective.install_pattern) {
+                log_warning(
+                        "socket-activated: --install-pattern ignored, core_pattern is installed with the "
+                        "socket (coredump-proxy install-pattern) and outlives each daemon");
+                effective.install_pattern = false;
+        }
         struct keeper_params kp = {
                 .listen_path = a.config->listen_path,
-                .install = o->install_pattern,
+                .install = effective.install_pattern,
                 .protocol = a.config->protocol,
                 .pipe_limit = daemon_capacity(&a.config->limits),
         };
         r = keeper_run(&kp, serve, &a);
         config_free(a.config);
+        safe_close(a.listen_fd);
         return r;
 }

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 
+#include "kernel/activation.h"
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
 #include "kernel/io.h"
@@ -41,12 +42,77 @@ static int take_lock(const char *path, int *ret_fd)
         return 0;
 }
 
+static const char *activation_error(int r)
+{
+        switch (r) {
+        case -E2BIG:
+                return "LISTEN_FDS passes more than one socket; coredump-proxy takes exactly one";
+        case -EINVAL:
+                return "LISTEN_PID or LISTEN_FDS does not parse";
+        case -EBADF:
+                return "LISTEN_FDS passes fd 3, which is not open";
+        case -ENOTSOCK:
+                return "the passed fd is not a socket";
+        case -EAFNOSUPPORT:
+                return "the passed socket is not AF_UNIX";
+        case -EPROTOTYPE:
+                return "the passed socket is not SOCK_STREAM (ListenStream=)";
+        case -ENOTCONN:
+                return "the passed socket is not listening";
+        case -EADDRNOTAVAIL:
+                return "the passed socket is not bound to listen.path";
+        default:
+                return "the passed socket cannot be used";
+        }
+}
+
+int listener_take_activated(const char *path, int *ret_fd)
+{
+        _cleanup_free_ char *bound = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = activation_take(&fd);
+        if (r == 0)
+                return 0;
+        if (r > 0)
+                r = activation_check(fd, path, &bound);
+        if (r < 0)
+                return log_error_errno(r, "socket activation: %s (%s; listen.path is %s)",
+                                       activation_error(r), bound ? bound : "not bound to a path", path);
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
+/*
+ * A socket the service manager holds: its backlog outlives us, so we
+ * neither create nor remove it. The lock still keeps a second daemon off it.
+ */
+static int adopt(struct daemon *m, const char *path)
+{
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        r = take_lock(path, &lock);
+        if (r < 0)
+                return r;
+        m->socket_path = strdup(path);
+        if (!m->socket_path)
+                return log_oom();
+        m->lock_fd = TAKE_FD(lock);
+        log_info("socket-activated: serving the passed socket %s (fd %d); its backlog outlives us", path,
+                 m->listen_fd);
+        return 0;
+}
+
 int listener_open(struct daemon *m, const char *path)
 {
         _cleanup_close_ int lock = -EBADF;
         unsigned somaxconn;
         int fd, r;
 
+        if (m->activated)
+                return adopt(m, path);
         r = io_mkdir_parents(path);
         if (r < 0)
                 return log_error_errno(r, "cannot create the directory of %s", path);

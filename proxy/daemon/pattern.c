@@ -226,6 +226,14 @@ int pattern_install(struct pattern_hold *h, const char *listen_path, bool want_r
                 return r;
 
         r = core_pattern_install(listen_path, want_request, &previous, &request);
+        if (r == -EXDEV)
+                return log_error_errno(r,
+                                       "cannot install the coredump socket pattern for %s: this process "
+                                       "runs in a mount namespace other than the initial one (a unit with "
+                                       "PrivateTmp=, ProtectHome=, ProtectSystem=, ...), from which the "
+                                       "kernel refuses socket patterns; let coredump-proxy.socket and "
+                                       "coredump-proxy-pattern.service install it",
+                                       listen_path);
         if (r < 0)
                 return log_error_errno(r, "cannot install the coredump socket pattern for %s", listen_path);
         if (saved) {

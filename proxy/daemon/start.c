@@ -394,6 +394,7 @@ int daemon_start(struct daemon *m)
         r = mode_start(m);
         if (r < 0)
                 return r;
+        ready_open(m);
         /* Control clients join the loop as they connect: the loop's epoll comes first. */
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0)
@@ -422,5 +423,6 @@ int daemon_start(struct daemon *m)
                  event_log_path(m->setup->events), c->store_directory, c->source,
                  m->accounting_off ? "; lost-dump accounting off: " : "",
                  m->accounting_off ? m->accounting_off : "");
+        ready_serving(m);
         return 0;
 }

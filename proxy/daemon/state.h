@@ -28,6 +28,7 @@ struct daemon {
         struct inflight inflight;
 
         int listen_fd;
+        bool activated; /* listen_fd was passed by the service manager, which holds its backlog */
         int lock_fd;
         int epoll_fd;
         int signal_fd;
@@ -50,6 +51,11 @@ struct daemon {
         char *pipe_path;
 
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
+
+        /* The service manager's notify socket (proxy/daemon/ready.c); -EBADF without one. */
+        int notify_fd;
+        usec_t notify_next;
+        char *notify_last;
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
@@ -79,8 +85,30 @@ int mode_start(struct daemon *m);
  */
 void mode_report_unseen(struct daemon *m);
 
-/* proxy/daemon/listener.c: the kernel socket, one daemon per path. */
+/*
+ * proxy/daemon/listener.c: the kernel socket, one daemon per path; with
+ * m->activated the passed one, neither created nor removed by us.
+ */
 int listener_open(struct daemon *m, const char *path);
+/*
+ * In the process the service manager started (the keeper, before the
+ * fork): the socket LISTEN_FDS passes, checked to be the AF_UNIX stream
+ * socket listening at path. 1 and its fd; 0 when none was passed; logs and
+ * returns the error otherwise.
+ */
+int listener_take_activated(const char *path, int *ret_fd);
+
+/*
+ * proxy/daemon/ready.c: the service manager hears READY=1 once we serve,
+ * STOPPING=1, and STATUS= lines with counts (at most every few seconds).
+ */
+void ready_open(struct daemon *m);
+void ready_serving(struct daemon *m);
+void ready_stopping(struct daemon *m);
+void ready_status(struct daemon *m);
+/* How long the loop may sleep before ready_status() has something to say; -1: forever. */
+int ready_timeout(const struct daemon *m);
+void ready_close(struct daemon *m);
 
 /* proxy/daemon/lost.c: crashes the kernel started that never reached the socket. */
 void lost_on_connector(struct daemon *m);

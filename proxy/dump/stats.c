@@ -69,6 +69,14 @@ void stats_lost(struct proxy_stats *s, uint32_t pid, const char *comm, enum dump
         pthread_mutex_unlock(&s->lock);
 }
 
+uint64_t stats_accepted_total(struct proxy_stats *s)
+{
+        pthread_mutex_lock(&s->lock);
+        uint64_t n = s->accepted;
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
 uint64_t stats_lost_total(struct proxy_stats *s)
 {
         pthread_mutex_lock(&s->lock);

@@ -22,6 +22,7 @@ void stats_count(struct proxy_stats *s, enum dump_outcome outcome, enum dump_rea
 /* A dump the kernel started (proc connector) that never reached the socket. */
 void stats_lost(struct proxy_stats *s, uint32_t pid, const char *comm, enum dump_reason reason, usec_t wall);
 uint64_t stats_lost_total(struct proxy_stats *s);
+uint64_t stats_accepted_total(struct proxy_stats *s);
 
 /* Writes "accepted", "outcomes" {outcome: {"total", "reasons": {...}}} and "lost" {...} as keys. */
 void stats_write_json(struct proxy_stats *s, struct jsonw *w);

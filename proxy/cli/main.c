@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "kernel/cleanup.h"
@@ -41,6 +42,10 @@ static void help(void)
                "                      the pipe helper, with kernel.core_pipe_limit); both restored on\n"
                "                      exit (by a keeper process: the daemon itself may not write them)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
+               "  --listen PATH       the kernel socket instead of the config's listen.path (one per\n"
+               "                      instance, e.g. per pod: a new one takes core_pattern over)\n"
+               "  --on-takeover WHAT  when another instance takes core_pattern over: finish the dumps\n"
+               "                      in flight, then \"exit\" (default) or \"wait\" for SIGTERM\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  restore-pattern     put back the pattern a killed daemon could not restore\n"
                "  status              JSON from the running daemon: config, counters, dumps in flight\n",
@@ -67,15 +72,26 @@ static int check_config(const char *path)
 
 static int restore_pattern(const struct daemon_options *o)
 {
-        _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL;
+        _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL, *target = NULL;
         struct config *c = NULL;
+        const char *owner;
         unsigned limit = UINT_MAX;
         int r;
 
         r = daemon_load_config(o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = pattern_state_path(c->listen_path, &state);
+        /*
+         * The socket the pattern points at, when it saved a pattern: in a
+         * cluster each pod has a socket of its own, and the last one may have
+         * been killed; else the config's (or --listen's).
+         */
+        owner = c->listen_path;
+        if (pattern_current_target(&target) >= 0 && pattern_state_path(target, &state) >= 0 &&
+            access(state, F_OK) >= 0)
+                owner = target;
+        state = mfree_str(state);
+        r = pattern_state_path(owner, &state);
         if (r >= 0)
                 r = pattern_state_read(state, &saved, &limit);
         if (r == -ENOENT) {
@@ -92,7 +108,7 @@ static int restore_pattern(const struct daemon_options *o)
         }
 
         /* Only undo our own pattern: anything else was set by someone after us. */
-        if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
+        if (!pattern_points_at(owner, NULL) && core_pattern_read(&current) >= 0) {
                 printf("core_pattern is '%s', not ours: left alone\n", current);
         } else {
                 if (limit != UINT_MAX && core_pattern_write_pipe_limit(limit) >= 0)
@@ -135,9 +151,14 @@ static int status(const struct daemon_options *o)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },    { "install-pattern", no_argument, NULL, 'i' },
-                { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },         {},
+                { "config", required_argument, NULL, 'c' },
+                { "install-pattern", no_argument, NULL, 'i' },
+                { "log-level", required_argument, NULL, 'l' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "listen", required_argument, NULL, 'L' },
+                { "on-takeover", required_argument, NULL, 'T' },
+                {},
         };
         struct daemon_options o = {};
         int c;
@@ -172,6 +193,16 @@ int main(int argc, char **argv)
                         log_set_level((enum log_level) level);
                         break;
                 }
+                case 'L':
+                        o.listen_path = optarg;
+                        break;
+                case 'T':
+                        if (strcmp(optarg, "exit") != 0 && strcmp(optarg, "wait") != 0) {
+                                fprintf(stderr, "--on-takeover: \"exit\" or \"wait\", not %s\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        o.wait_after_takeover = strcmp(optarg, "wait") == 0;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/core-pattern.h"
 #include "kernel/proc-connector.h"
 #include "proxy/act/watch.h"
 #include "proxy/base/fault.h"
@@ -43,6 +44,28 @@
 /* How often registrations and cached names of containers whose cgroups are gone are dropped. */
 #define NAMES_SWEEP_INTERVAL (30 * USEC_PER_SEC)
 
+/* --listen: every load, reloads too, so that a reload never sees the socket "moved". */
+static int override_listen(const struct daemon_options *o, struct config *c)
+{
+        char *copy;
+        int r;
+
+        if (!o->listen_path)
+                return 0;
+        r = core_pattern_validate_socket_path(o->listen_path);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "--listen %s: not a socket path the kernel takes (absolute, shorter "
+                                       "than 108 bytes, no spaces, no \"..\")",
+                                       o->listen_path);
+        copy = strdup(o->listen_path);
+        if (!copy)
+                return log_oom();
+        free(c->listen_path);
+        c->listen_path = copy;
+        return 0;
+}
+
 int daemon_load_config(const struct daemon_options *o, struct config **ret)
 {
         struct config_errors errors = {};
@@ -51,7 +74,8 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
 
         if (!o->config_explicit && access(path, F_OK) < 0 && errno == ENOENT) {
                 log_info("no %s, using the embedded default configuration", path);
-                return config_load_default(ret);
+                r = config_load_default(ret);
+                return r < 0 ? r : override_listen(o, *ret);
         }
         r = config_load_file(path, ret, &errors);
         for (size_t i = 0; i < errors.n; i++)
@@ -59,7 +83,7 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
         if (r < 0 && errors.n == 0)
                 log_error_errno(r, "cannot load %s", path);
         config_errors_clear(&errors);
-        return r;
+        return r < 0 ? r : override_listen(o, *ret);
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -379,6 +403,7 @@ int daemon_main(const struct daemon_options *o)
                 .install = o->install_pattern,
                 .protocol = a.config->protocol,
                 .pipe_limit = daemon_capacity(&a.config->limits),
+                .wait_after_takeover = o->wait_after_takeover,
         };
         r = keeper_run(&kp, serve, &a);
         config_free(a.config);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Zero-gap rollouts (a DaemonSet with maxSurge 1, maxUnavailable 0): a new
-# instance on a socket of its own (--listen) starts beside the old one and
+# instance on a socket of its own (--socket) starts beside the old one and
 # takes core_pattern over; the old one notices, finishes its dumps in
 # flight and ends without restoring. Across the takeover every crash has
 # exactly one event, in one of the two logs. The pattern kept for the end is
@@ -26,7 +26,7 @@ for x in a b c; do
 done
 
 # ---- the defect of the old hooks: a SIGKILLed instance's socket saved as "the previous pattern" ----
-# (socket paths from the configs here, no --listen: an older build runs this part too)
+# (socket paths from the configs here, no --socket: an older build runs this part too)
 t_ok "an instance starts" t_proxy_start "$d/a"
 t_proxy_kill
 t_ok "after its SIGKILL, one on another socket starts" t_proxy_start "$d/b"
@@ -40,7 +40,7 @@ for x in a b; do
 done
 
 # ---- a crash storm across a takeover ----------------------------------------------------
-t_ok "the first instance starts" t_proxy_start "$d/a" --listen "$run/a.sock"
+t_ok "the first instance starts" t_proxy_start "$d/a" --socket "$run/a.sock"
 pid_a=$T_PROXY_PID
 t_is "$(cat /proc/sys/kernel/core_pattern)" "@@$run/a.sock" "the first instance's pattern"
 
@@ -61,7 +61,7 @@ storm() { # four crashers in a loop until $d/stop exists
 storm_pids=()
 storm
 t_wait_for 20 bash -c "[ \$(cat '$d'/crashes.* 2>/dev/null | wc -l) -ge 20 ]"
-t_ok "the second instance starts beside it" t_proxy_start "$d/b" --listen "$run/b.sock"
+t_ok "the second instance starts beside it" t_proxy_start "$d/b" --socket "$run/b.sock"
 pid_b=$T_PROXY_PID
 t_is "$(cat /proc/sys/kernel/core_pattern)" "@@$run/b.sock" "the second instance took the pattern over"
 t_ok "the first one notices and ends" t_wait_for 15 t_gone "$pid_a"
@@ -97,10 +97,10 @@ t_ok "the last instance stops" t_proxy_stop
 t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "the last one restores the original pattern"
 
 # ---- --on-takeover=wait: a DaemonSet restarts a container that ends on its own -----------------
-t_ok "an instance that waits starts" t_proxy_start "$d/a" --listen "$run/a.sock" --on-takeover wait
+t_ok "an instance that waits starts" t_proxy_start "$d/a" --socket "$run/a.sock" --on-takeover wait
 pid_a=$T_PROXY_PID
 daemon_a=$(t_proxy_daemon)
-t_ok "the next one starts" t_proxy_start "$d/b" --listen "$run/b.sock"
+t_ok "the next one starts" t_proxy_start "$d/b" --socket "$run/b.sock"
 pid_b=$T_PROXY_PID
 t_ok "the old daemon ends" t_wait_for 15 t_gone "$daemon_a"
 t_ok "its keeper says it waits" t_wait_for 5 grep -q "waiting for SIGTERM" "$d/a/proxy.err"
@@ -114,7 +114,7 @@ t_is "$(cat /proc/sys/kernel/core_pattern)" "@@$run/b.sock" "without touching th
 T_PROXY_PID=$pid_b
 t_proxy_kill
 t_is "$(cat /proc/sys/kernel/core_pattern)" "@@$run/b.sock" "SIGKILL: the pattern points at a dead socket"
-t_ok "a new instance starts" t_proxy_start "$d/c" --listen "$run/c.sock"
+t_ok "a new instance starts" t_proxy_start "$d/c" --socket "$run/c.sock"
 t_is "$(cat /proc/sys/kernel/core_pattern)" "@@$run/c.sock" "it installs its pattern"
 t_is "$(cat "$run/c.sock.previous-pattern")" "$marker" "and keeps the original one, not the dead socket"
 "$T_HELPERS/cdp-crasher" --name tk-after-kill >/dev/null
@@ -123,7 +123,7 @@ t_ok "it stops" t_proxy_stop
 t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "and restores the original pattern"
 
 # ---- restore-pattern after a SIGKILL of the last one: found from the pattern itself ----------
-t_ok "an instance starts for the uninstall" t_proxy_start "$d/c" --listen "$run/c.sock"
+t_ok "an instance starts for the uninstall" t_proxy_start "$d/c" --socket "$run/c.sock"
 t_proxy_kill
 out=$("$T_PROXY" --config "$d/a/config.json" restore-pattern)
 t_like "$out" "restored" "restore-pattern, with another socket in its config, finds the saved pattern"

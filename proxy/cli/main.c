@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
+#include "proxy/cli/metrics.h"
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
@@ -32,6 +33,7 @@ static void help(void)
                "  coredump-proxy check-config FILE\n"
                "  coredump-proxy restore-pattern [--config FILE]\n"
                "  coredump-proxy status [--config FILE]\n"
+               "  coredump-proxy metrics [--config FILE] --listen ADDR:PORT\n"
                "\n"
                "Receives coredumps from the kernel's coredump socket (or its pipe helper), finds each\n"
                "crashing task's container, and forwards, stores or rejects the dump as the config's\n"
@@ -42,13 +44,16 @@ static void help(void)
                "                      the pipe helper, with kernel.core_pipe_limit); both restored on\n"
                "                      exit (by a keeper process: the daemon itself may not write them)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
-               "  --listen PATH       the kernel socket instead of the config's listen.path (one per\n"
+               "  --socket PATH       the kernel socket instead of the config's listen.path (one per\n"
                "                      instance, e.g. per pod: a new one takes core_pattern over)\n"
                "  --on-takeover WHAT  when another instance takes core_pattern over: finish the dumps\n"
                "                      in flight, then \"exit\" (default) or \"wait\" for SIGTERM\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  restore-pattern     put back the pattern a killed daemon could not restore\n"
-               "  status              JSON from the running daemon: config, counters, dumps in flight\n",
+               "  status              JSON from the running daemon: config, counters, dumps in flight\n"
+               "  metrics --listen ADDR:PORT\n"
+               "                      Prometheus text on /metrics (and /healthz, /readyz) from the\n"
+               "                      daemon's counters; runs unprivileged beside it\n",
                CONFIG_DEFAULT_PATH);
 }
 
@@ -156,11 +161,13 @@ int main(int argc, char **argv)
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "socket", required_argument, NULL, 'S' },
                 { "listen", required_argument, NULL, 'L' },
                 { "on-takeover", required_argument, NULL, 'T' },
                 {},
         };
         struct daemon_options o = {};
+        const char *metrics_listen = NULL;
         int c;
 
         /*
@@ -193,8 +200,11 @@ int main(int argc, char **argv)
                         log_set_level((enum log_level) level);
                         break;
                 }
-                case 'L':
+                case 'S':
                         o.listen_path = optarg;
+                        break;
+                case 'L':
+                        metrics_listen = optarg;
                         break;
                 case 'T':
                         if (strcmp(optarg, "exit") != 0 && strcmp(optarg, "wait") != 0) {
@@ -225,6 +235,8 @@ int main(int argc, char **argv)
                 }
                 if (strcmp(verb, "restore-pattern") == 0)
                         return restore_pattern(&o);
+                if (strcmp(verb, "metrics") == 0)
+                        return metrics_main(&o, metrics_listen);
                 if (strcmp(verb, "status") == 0) {
                         /* Only the daemon's own messages would be noise here. */
                         log_set_level(LOG_LEVEL_WARNING);

@@ -44,7 +44,7 @@
 /* How often registrations and cached names of containers whose cgroups are gone are dropped. */
 #define NAMES_SWEEP_INTERVAL (30 * USEC_PER_SEC)
 
-/* --listen: every load, reloads too, so that a reload never sees the socket "moved". */
+/* --socket: every load, reloads too, so that a reload never sees the socket "moved". */
 static int override_listen(const struct daemon_options *o, struct config *c)
 {
         char *copy;
@@ -55,7 +55,7 @@ static int override_listen(const struct daemon_options *o, struct config *c)
         r = core_pattern_validate_socket_path(o->listen_path);
         if (r < 0)
                 return log_error_errno(r,
-                                       "--listen %s: not a socket path the kernel takes (absolute, shorter "
+                                       "--socket %s: not a socket path the kernel takes (absolute, shorter "
                                        "than 108 bytes, no spaces, no \"..\")",
                                        o->listen_path);
         copy = strdup(o->listen_path);
@@ -263,6 +263,8 @@ static void stop(struct daemon *m)
         }
         control_free(m->control);
         m->control = NULL;
+        control_free(m->metrics);
+        m->metrics = NULL;
         if (m->pool && wait_for_dumps(m)) {
                 (void) workers_wait_idle(m->pool, io_now() + STOP_GRACE);
                 workers_free(m->pool);
@@ -307,6 +309,7 @@ static int loop_timeout(struct daemon *m)
         usec_t next = accounting_next_expiry(m->accounting), now = io_now();
 
         next = MIN(next, control_next_deadline(m->control));
+        next = MIN(next, control_next_deadline(m->metrics));
         next = MIN(next, m->next_sweep);
         if (next == USEC_INFINITY)
                 return -1;
@@ -344,15 +347,18 @@ static int run(struct daemon *m)
                                 lost_on_connector(m);
                         else if (m->control && fd == control_listen_fd(m->control))
                                 control_on_listen(m->control);
+                        else if (m->metrics && fd == control_listen_fd(m->metrics))
+                                control_on_listen(m->metrics);
                         else if (fd == m->reload_fd)
                                 reload_finish(m);
                         else if (fd == m->signal_fd)
                                 running = on_signals(m) && running;
-                        else if (m->control)
-                                (void) control_on_client(m->control, fd);
+                        else if (!(m->control && control_on_client(m->control, fd)) && m->metrics)
+                                (void) control_on_client(m->metrics, fd);
                 }
                 lost_expire(m);
                 control_expire(m->control, io_now());
+                control_expire(m->metrics, io_now());
                 sweep_names(m);
         }
         return 0;

@@ -282,6 +282,8 @@ static int open_loop(struct daemon *m)
                 r = watch(m, m->signal_fd);
         if (r >= 0 && m->control)
                 r = watch(m, control_listen_fd(m->control));
+        if (r >= 0 && m->metrics)
+                r = watch(m, control_listen_fd(m->metrics));
         if (r >= 0 && m->connector)
                 r = watch(m, proc_connector_fd(m->connector));
         if (r >= 0 && m->pipe_fd >= 0)
@@ -317,6 +319,12 @@ static int open_extras(struct daemon *m)
         if (r < 0)
                 log_warning("no control socket (%s): `coredump-proxy status` and hooks will not work",
                             strerror(-r));
+        path = mfree_str(path);
+        r = control_metrics_path(listen, &path);
+        if (r >= 0)
+                r = control_new_public(path, m->epoll_fd, status_metrics_handle, m, &m->metrics);
+        if (r < 0)
+                log_warning("no metrics socket (%s): `coredump-proxy metrics` will not work", strerror(-r));
         return 0;
 }
 

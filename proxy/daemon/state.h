@@ -52,6 +52,7 @@ struct daemon {
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
+        struct control *metrics;          /* <listen.path>.metrics: counters for any local user */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
         struct accounting *accounting;
         usec_t started_wall;
@@ -88,6 +89,8 @@ void lost_expire(struct daemon *m);
 
 /* proxy/daemon/status.c: the document `coredump-proxy status` prints. */
 int status_build(void *userdata, char **ret, size_t *ret_len);
+int status_metrics_handle(void *userdata, const struct control_request *q, int pidfd, char **ret,
+                          size_t *ret_len);
 
 /* proxy/daemon/hooks.c: the control socket's requests; names and registrations set up. */
 int hooks_handle(void *userdata, const struct control_request *q, int pidfd, char **ret, size_t *ret_len);

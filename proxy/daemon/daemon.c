@@ -277,6 +277,7 @@ static void stop(struct daemon *m)
 
 static void free_state(struct daemon *m)
 {
+        safe_close(m->host_netns_fd);
         safe_close(m->epoll_fd);
         safe_close(m->signal_fd);
         safe_close(m->cgroup2_fd);
@@ -383,6 +384,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .cgroup2_fd = -EBADF,
                 .reload_fd = -EBADF,
                 .pipe_fd = -EBADF,
+                .host_netns_fd = -EBADF,
         };
         int r;
 

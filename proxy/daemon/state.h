@@ -42,6 +42,7 @@ struct daemon {
         /* Where the host's network namespace is (env.host_netns), and whether we run in it. */
         const char *host_netns_found_by; /* NULL: not found from here */
         bool in_host_netns;
+        int host_netns_fd; /* outside it: the host's, for the proc connector's socket, until opened */
         const char *accounting_off; /* why lost dumps are not accounted; NULL when they are */
 
         /* Which intake the kernel gets (proxy/daemon/mode.c); the pipe intake's socket in pipe mode. */

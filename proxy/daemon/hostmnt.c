@@ -53,7 +53,7 @@ static _noreturn_ void writer_main(int mnt_fd, int link, pid_t keeper)
         if (r < 0)
                 _exit(EXIT_FAILURE);
         /* Nothing of the keeper's: not its link to the daemon, not the namespace. */
-        if (dup3(link, 3, O_CLOEXEC) < 0)
+        if (link != 3 && dup3(link, 3, O_CLOEXEC) < 0)
                 _exit(EXIT_FAILURE);
         (void) close_range(4, ~0U, 0);
 

@@ -134,12 +134,19 @@ int core_pattern_read(char **ret)
         return 0;
 }
 
+static core_pattern_writer_fn writer = io_write_string_file;
+
+void core_pattern_set_writer(core_pattern_writer_fn fn)
+{
+        writer = fn ? fn : io_write_string_file;
+}
+
 int core_pattern_write(const char *pattern)
 {
         if (strlen(pattern) >= CORE_PATTERN_MAX)
                 return -ENAMETOOLONG;
         /* A zero-length write changes nothing; a lone newline stores the empty pattern. */
-        return io_write_string_file(CORE_PATTERN_SYSCTL, pattern[0] ? pattern : "\n");
+        return writer(CORE_PATTERN_SYSCTL, pattern[0] ? pattern : "\n");
 }
 
 int core_modes_parse(const char *text, struct core_modes *ret)
@@ -337,7 +344,7 @@ static int write_sysctl_uint(const char *path, unsigned v)
         char buf[16];
 
         (void) snprintf(buf, sizeof(buf), "%u", v);
-        return io_write_string_file(path, buf);
+        return writer(path, buf);
 }
 
 int core_pattern_write_pipe_limit(unsigned limit)

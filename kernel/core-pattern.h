@@ -51,6 +51,14 @@ int core_pattern_format_socket(const char *path, bool request, char **ret);
 int core_pattern_read(char **ret);
 int core_pattern_write(const char *pattern);
 
+/*
+ * Every write of core_pattern and core_pipe_limit below goes through fn
+ * (sysctl path, the value): a process outside the initial mount namespace
+ * has them written from there (proxy/daemon/hostmnt.c). NULL: plain writes.
+ */
+typedef int (*core_pattern_writer_fn)(const char *sysctl_path, const char *value);
+void core_pattern_set_writer(core_pattern_writer_fn fn);
+
 /* Reads kernel.core_modes (6.16+); -ENOENT on older kernels (no socket mode). */
 int core_pattern_read_modes(struct core_modes *ret);
 

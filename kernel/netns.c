@@ -198,6 +198,49 @@ int netns_find_initial(uint64_t *ret_ino, const char **ret_how)
         return -ENOENT;
 }
 
+int mntns_open_initial(int *ret_fd, const char **ret_how)
+{
+        static const struct {
+                const char *path, *how;
+        } candidates[] = {
+                { "/proc/2/ns/mnt", "kthreadd" },
+                { "/proc/1/ns/mnt", "PID 1" },
+        };
+        uint64_t self = 0, pidns = 0;
+        struct stat st;
+        int r = -ENOENT;
+
+        if (ns_inode_at("/proc/self/ns/mnt", &self) < 0)
+                return -ENOENT;
+        if (self == MNT_NS_INIT_INO_COMPAT) {
+                *ret_fd = -EBADF;
+                return 0;
+        }
+        /* Only the initial pid namespace's /proc shows the host's kthreadd and PID 1. */
+        if (ns_inode_at("/proc/self/ns/pid", &pidns) < 0 || pidns != PID_NS_INIT_INO_COMPAT)
+                return -ENOENT;
+        for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+                if (i == 0 && !proc2_is_kthreadd())
+                        continue;
+                _cleanup_close_ int fd = open(candidates[i].path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        /* PID 1 often refuses even root (EACCES): remember why, try the next. */
+                        r = negative_errno();
+                        continue;
+                }
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                if ((uint64_t) st.st_ino == self) {
+                        *ret_fd = -EBADF;
+                        return 0;
+                }
+                *ret_fd = TAKE_FD(fd);
+                *ret_how = candidates[i].how;
+                return 1;
+        }
+        return r;
+}
+
 int netns_inode(int ns_fd, uint64_t *ret_ino)
 {
         struct stat st;

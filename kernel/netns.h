@@ -42,6 +42,18 @@ int netns_cookie(int sock, uint64_t *ret_cookie);
  */
 int netns_find_initial(uint64_t *ret_ino, const char **ret_how);
 
+/*
+ * The initial mount namespace, where the kernel takes a socket core_pattern
+ * from (it refuses one written from any other with EINVAL). Returns 0 with
+ * *ret_fd = -EBADF when we are in it; 1 with *ret_fd an open nsfs fd (and
+ * *ret_how, static, saying whose) when we are in another one and can reach
+ * the initial one through the initial pid namespace's /proc (kthreadd, else
+ * PID 1); -ENOENT when we are in another one, or cannot tell, and nothing
+ * here leads to it (no host pid namespace); -EACCES and the like from the
+ * open.
+ */
+int mntns_open_initial(int *ret_fd, const char **ret_how);
+
 /* Builds a sockaddr_un for "@name" (abstract) or "/path"; returns the address length. */
 int netns_sockaddr_un(const char *address, struct sockaddr_un *ret, socklen_t *ret_len);
 

@@ -25,15 +25,34 @@ T_PROXY_WRAP=()
 t_ok "the daemon is not in our network namespace" \
 	test "$(stat -L -c %i "/proc/$T_PROXY_PID/ns/net")" != "$(stat -L -c %i /proc/self/ns/net)"
 
+# With the host's pid namespace (hostPID) the host's network namespace is at hand: the
+# proc connector's socket is made there, and the lost-dump accounting works.
+t_ok "the log says the proc connector is opened in the host's namespace" \
+	grep -q "the proc connector is opened in the host's" "$d/proxy.err"
+st=$("$T_PROXY" --config "$d/config.json" status)
+t_is "$(t_jq "$st" .host_network.found)" true "status: the host's network namespace was found"
+t_is "$(t_jq "$st" .host_network.daemon_in_it)" false "status: the daemon is not in it"
+t_is "$(t_jq "$st" .lost_dump_accounting.active)" true "status: lost-dump accounting on all the same"
+out=$("$T_HELPERS/cdp-crasher" --name hn-lost --non-dumpable --reap-delay-ms 1000)
+t_ok "a crash that never reaches the socket is reported as lost" \
+	t_wait_for 15 grep -q '"event":"coredump-lost".*"comm":"hn-lost"' "$d/events.jsonl"
+t_ok "the daemon stops" t_proxy_stop
+
+# The host's namespace found but not openable: accounting off, said at start.
+T_PROXY_WRAP=(env CDP_FAULT=host-netns-closed unshare --net --)
+t_ok "daemon starts where the host's namespace cannot be opened" t_proxy_start "$d"
+T_PROXY_WRAP=()
 t_ok "the log says the accounting cannot work there" \
 	grep -q "runs outside the host's network namespace: lost-dump accounting cannot work here" "$d/proxy.err"
 t_ok "the start line says so too" grep -q "listening on .*lost-dump accounting off" "$d/proxy.err"
 st=$("$T_PROXY" --config "$d/config.json" status)
-t_is "$(t_jq "$st" .host_network.found)" true "status: the host's network namespace was found"
-t_is "$(t_jq "$st" .host_network.daemon_in_it)" false "status: the daemon is not in it"
 t_is "$(t_jq "$st" .lost_dump_accounting.active)" false "status: no lost-dump accounting"
 t_like "$(t_jq "$st" .lost_dump_accounting.off_because)" "not in the host's network namespace" \
 	"status: says why"
+t_ok "the daemon stops" t_proxy_stop
+T_PROXY_WRAP=(unshare --net --)
+t_ok "daemon starts in a network namespace of its own again" t_proxy_start "$d"
+T_PROXY_WRAP=()
 
 # A hostNetwork container: its own cgroup, pid and mount namespaces, the host's network.
 t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope"

@@ -216,6 +216,12 @@ int caps_reduce_keeper(void)
         return reduce(keeper_keep, true);
 }
 
+/* The keeper's core_pattern writer in the host's mount namespace (proxy/daemon/hostmnt.c): none. */
+int caps_reduce_all(void)
+{
+        return reduce(0, false);
+}
+
 int caps_reduce_collector(void)
 {
         /*

@@ -11,3 +11,4 @@
 int caps_reduce_proxy(void);
 int caps_reduce_keeper(void);
 int caps_reduce_collector(void);
+int caps_reduce_all(void);

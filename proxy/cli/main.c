@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "kernel/cleanup.h"
 #include "kernel/core-pattern.h"
+#include "proxy/cli/metrics.h"
 #include "proxy/daemon/control.h"
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
@@ -35,6 +37,7 @@ static void help(void)
                "  coredump-proxy install-pattern [--config FILE]\n"
                "  coredump-proxy restore-pattern [--config FILE]\n"
                "  coredump-proxy status [--config FILE]\n"
+               "  coredump-proxy metrics [--config FILE] --listen ADDR:PORT\n"
                "\n"
                "Receives coredumps from the kernel's coredump socket (or its pipe helper), finds each\n"
                "crashing task's container, and forwards, stores or rejects the dump as the config's\n"
@@ -45,12 +48,19 @@ static void help(void)
                "                      the pipe helper, with kernel.core_pipe_limit); both restored on\n"
                "                      exit (by a keeper process: the daemon itself may not write them)\n"
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
+               "  --socket PATH       the kernel socket instead of the config's listen.path (one per\n"
+               "                      instance, e.g. per pod: a new one takes core_pattern over)\n"
+               "  --on-takeover WHAT  when another instance takes core_pattern over: finish the dumps\n"
+               "                      in flight, then \"exit\" (default) or \"wait\" for SIGTERM\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  install-pattern     point kernel.core_pattern at listen.path and exit, saving the\n"
                "                      previous pattern (socket activation: the pattern outlives the "
                "daemon)\n"
                "  restore-pattern     put back the pattern saved by install-pattern or a killed daemon\n"
-               "  status              JSON from the running daemon: config, counters, dumps in flight\n",
+               "  status              JSON from the running daemon: config, counters, dumps in flight\n"
+               "  metrics --listen ADDR:PORT\n"
+               "                      Prometheus text on /metrics (and /healthz, /readyz) from the\n"
+               "                      daemon's counters; runs unprivileged beside it\n",
                CONFIG_DEFAULT_PATH);
 }
 
@@ -74,15 +84,26 @@ static int check_config(const char *path)
 
 static int restore_pattern(const struct daemon_options *o)
 {
-        _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL;
+        _cleanup_free_ char *state = NULL, *saved = NULL, *current = NULL, *target = NULL;
         struct config *c = NULL;
+        const char *owner;
         unsigned limit = UINT_MAX;
         int r;
 
         r = daemon_load_config(o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = pattern_state_path(c->listen_path, &state);
+        /*
+         * The socket the pattern points at, when it saved a pattern: in a
+         * cluster each pod has a socket of its own, and the last one may have
+         * been killed; else the config's (or --listen's).
+         */
+        owner = c->listen_path;
+        if (pattern_current_target(&target) >= 0 && pattern_state_path(target, &state) >= 0 &&
+            access(state, F_OK) >= 0)
+                owner = target;
+        state = mfree_str(state);
+        r = pattern_state_path(owner, &state);
         if (r >= 0)
                 r = pattern_state_read(state, &saved, &limit);
         if (r == -ENOENT) {
@@ -99,7 +120,7 @@ static int restore_pattern(const struct daemon_options *o)
         }
 
         /* Only undo our own pattern: anything else was set by someone after us. */
-        if (!pattern_points_at(c->listen_path, NULL) && core_pattern_read(&current) >= 0) {
+        if (!pattern_points_at(owner, NULL) && core_pattern_read(&current) >= 0) {
                 printf("core_pattern is '%s', not ours: left alone\n", current);
         } else {
                 if (limit != UINT_MAX && core_pattern_write_pipe_limit(limit) >= 0)
@@ -164,11 +185,18 @@ static int status(const struct daemon_options *o)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },    { "install-pattern", no_argument, NULL, 'i' },
-                { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },         {},
+                { "config", required_argument, NULL, 'c' },
+                { "install-pattern", no_argument, NULL, 'i' },
+                { "log-level", required_argument, NULL, 'l' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "socket", required_argument, NULL, 'S' },
+                { "listen", required_argument, NULL, 'L' },
+                { "on-takeover", required_argument, NULL, 'T' },
+                {},
         };
         struct daemon_options o = {};
+        const char *metrics_listen = NULL;
         int c;
 
         /*
@@ -201,6 +229,19 @@ int main(int argc, char **argv)
                         log_set_level((enum log_level) level);
                         break;
                 }
+                case 'S':
+                        o.listen_path = optarg;
+                        break;
+                case 'L':
+                        metrics_listen = optarg;
+                        break;
+                case 'T':
+                        if (strcmp(optarg, "exit") != 0 && strcmp(optarg, "wait") != 0) {
+                                fprintf(stderr, "--on-takeover: \"exit\" or \"wait\", not %s\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        o.wait_after_takeover = strcmp(optarg, "wait") == 0;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -225,6 +266,8 @@ int main(int argc, char **argv)
                         return install_pattern(&o);
                 if (strcmp(verb, "restore-pattern") == 0)
                         return restore_pattern(&o);
+                if (strcmp(verb, "metrics") == 0)
+                        return metrics_main(&o, metrics_listen);
                 if (strcmp(verb, "status") == 0) {
                         /* Only the daemon's own messages would be noise here. */
                         log_set_level(LOG_LEVEL_WARNING);

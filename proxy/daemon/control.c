@@ -35,6 +35,7 @@ struct control {
         char *path;
         control_handler_fn handler;
         void *userdata;
+        bool public; /* any uid may connect: the handler answers counters only */
         struct client clients[CONTROL_CLIENTS_MAX];
 };
 
@@ -43,8 +44,13 @@ int control_path(const char *listen_path, char **ret)
         return asprintf(ret, "%s.control", listen_path) < 0 ? -ENOMEM : 0;
 }
 
-int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
-                struct control **ret)
+int control_metrics_path(const char *listen_path, char **ret)
+{
+        return asprintf(ret, "%s.metrics", listen_path) < 0 ? -ENOMEM : 0;
+}
+
+static int new_control(const char *path, bool public, int epoll_fd, control_handler_fn handler,
+                       void *userdata, struct control **ret)
 {
         struct control *c = calloc(1, sizeof(*c));
         int fd;
@@ -56,14 +62,18 @@ int control_new(const char *path, int epoll_fd, control_handler_fn handler, void
                 free(c);
                 return -ENOMEM;
         }
-        /* Root only: the status names crashing processes, and registrations name containers. */
-        fd = unix_listen(path, SOCK_STREAM, CONTROL_CLIENTS_MAX, 0600);
+        /*
+         * Root only: the status names crashing processes, and registrations name containers.
+         * The public one answers counters only (its handler's business), to anyone.
+         */
+        fd = unix_listen(path, SOCK_STREAM, CONTROL_CLIENTS_MAX, public ? 0666 : 0600);
         if (fd < 0) {
                 free(c->path);
                 free(c);
                 return fd;
         }
         c->listen_fd = fd;
+        c->public = public;
         c->epoll_fd = epoll_fd;
         c->handler = handler;
         c->userdata = userdata;
@@ -81,6 +91,18 @@ static void client_drop(struct control *c, struct client *cl)
         safe_close(cl->pidfd);
         free(cl->buf);
         *cl = (struct client){ .fd = -EBADF, .pidfd = -EBADF };
+}
+
+int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
+                struct control **ret)
+{
+        return new_control(path, false, epoll_fd, handler, userdata, ret);
+}
+
+int control_new_public(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
+                       struct control **ret)
+{
+        return new_control(path, true, epoll_fd, handler, userdata, ret);
 }
 
 void control_free(struct control *c)
@@ -118,7 +140,8 @@ void control_on_listen(struct control *c)
 
                 if (fd < 0)
                         return;
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != 0) {
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+                    (!c->public && cred.uid != 0)) {
                         log_warning("control: refusing a client that is not root");
                         continue;
                 }

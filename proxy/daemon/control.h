@@ -23,6 +23,8 @@
 #define CONTROL_CLIENT_TIMEOUT (2 * USEC_PER_SEC)
 
 int control_path(const char *listen_path, char **ret);
+/* The public one beside it (<listen.path>.metrics): counters for `coredump-proxy metrics`. */
+int control_metrics_path(const char *listen_path, char **ret);
 
 /* The reply to a request; pidfd is the fd that came with it (-EBADF none), the handler's to use, not close.
  */
@@ -34,6 +36,9 @@ struct control;
 /* Listens on path; clients are added to epoll_fd as they connect. */
 int control_new(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
                 struct control **ret);
+/* The same, mode 0666 and any peer's uid: handler answers what anyone may know, nothing else. */
+int control_new_public(const char *path, int epoll_fd, control_handler_fn handler, void *userdata,
+                       struct control **ret);
 /* Closes every client and the socket, and unlinks it. */
 void control_free(struct control *c);
 int control_listen_fd(const struct control *c);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/core-pattern.h"
 #include "kernel/proc-connector.h"
 #include "proxy/act/watch.h"
 #include "proxy/base/fault.h"
@@ -43,6 +44,28 @@
 /* How often registrations and cached names of containers whose cgroups are gone are dropped. */
 #define NAMES_SWEEP_INTERVAL (30 * USEC_PER_SEC)
 
+/* --socket: every load, reloads too, so that a reload never sees the socket "moved". */
+static int override_listen(const struct daemon_options *o, struct config *c)
+{
+        char *copy;
+        int r;
+
+        if (!o->listen_path)
+                return 0;
+        r = core_pattern_validate_socket_path(o->listen_path);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "--socket %s: not a socket path the kernel takes (absolute, shorter "
+                                       "than 108 bytes, no spaces, no \"..\")",
+                                       o->listen_path);
+        copy = strdup(o->listen_path);
+        if (!copy)
+                return log_oom();
+        free(c->listen_path);
+        c->listen_path = copy;
+        return 0;
+}
+
 int daemon_load_config(const struct daemon_options *o, struct config **ret)
 {
         struct config_errors errors = {};
@@ -51,7 +74,8 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
 
         if (!o->config_explicit && access(path, F_OK) < 0 && errno == ENOENT) {
                 log_info("no %s, using the embedded default configuration", path);
-                return config_load_default(ret);
+                r = config_load_default(ret);
+                return r < 0 ? r : override_listen(o, *ret);
         }
         r = config_load_file(path, ret, &errors);
         for (size_t i = 0; i < errors.n; i++)
@@ -59,7 +83,7 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
         if (r < 0 && errors.n == 0)
                 log_error_errno(r, "cannot load %s", path);
         config_errors_clear(&errors);
-        return r;
+        return r < 0 ? r : override_listen(o, *ret);
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -247,6 +271,8 @@ static void stop(struct daemon *m)
         }
         control_free(m->control);
         m->control = NULL;
+        control_free(m->metrics);
+        m->metrics = NULL;
         if (m->pool && wait_for_dumps(m)) {
                 (void) workers_wait_idle(m->pool, io_now() + STOP_GRACE);
                 workers_free(m->pool);
@@ -259,6 +285,7 @@ static void stop(struct daemon *m)
 
 static void free_state(struct daemon *m)
 {
+        safe_close(m->host_netns_fd);
         safe_close(m->epoll_fd);
         safe_close(m->signal_fd);
         safe_close(m->cgroup2_fd);
@@ -290,10 +317,10 @@ static void free_state(struct daemon *m)
 static int loop_timeout(struct daemon *m)
 {
         usec_t next = accounting_next_expiry(m->accounting), now = io_now();
-
-        next = MIN(next, control_next_deadline(m->control));
         int status = ready_timeout(m), t;
 
+        next = MIN(next, control_next_deadline(m->control));
+        next = MIN(next, control_next_deadline(m->metrics));
         next = MIN(next, m->next_sweep);
         if (next == USEC_INFINITY)
                 return status;
@@ -332,15 +359,18 @@ static int run(struct daemon *m)
                                 lost_on_connector(m);
                         else if (m->control && fd == control_listen_fd(m->control))
                                 control_on_listen(m->control);
+                        else if (m->metrics && fd == control_listen_fd(m->metrics))
+                                control_on_listen(m->metrics);
                         else if (fd == m->reload_fd)
                                 reload_finish(m);
                         else if (fd == m->signal_fd)
                                 running = on_signals(m) && running;
-                        else if (m->control)
-                                (void) control_on_client(m->control, fd);
+                        else if (!(m->control && control_on_client(m->control, fd)) && m->metrics)
+                                (void) control_on_client(m->metrics, fd);
                 }
                 lost_expire(m);
                 control_expire(m->control, io_now());
+                control_expire(m->metrics, io_now());
                 sweep_names(m);
                 ready_status(m);
         }
@@ -369,6 +399,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .cgroup2_fd = -EBADF,
                 .reload_fd = -EBADF,
                 .pipe_fd = -EBADF,
+                .host_netns_fd = -EBADF,
         };
         int r;
 
@@ -413,6 +444,7 @@ int daemon_main(const struct daemon_options *o)
                 .install = effective.install_pattern,
                 .protocol = a.config->protocol,
                 .pipe_limit = daemon_capacity(&a.config->limits),
+                .wait_after_takeover = o->wait_after_takeover,
         };
         r = keeper_run(&kp, serve, &a);
         config_free(a.config);

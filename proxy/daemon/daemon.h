@@ -9,6 +9,8 @@ struct daemon_options {
         const char *config_path; /* NULL: CONFIG_DEFAULT_PATH, or the embedded default if it is missing */
         bool config_explicit;    /* --config given: a missing file is an error */
         bool install_pattern;
+        const char *listen_path;  /* --socket: instead of the config's listen.path (one per pod) */
+        bool wait_after_takeover; /* --on-takeover=wait */
 };
 
 /* Runs the daemon in the foreground until SIGTERM/SIGINT; returns the exit status. */

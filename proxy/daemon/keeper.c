@@ -37,6 +37,8 @@
 #include "proxy/base/log.h"
 #include "proxy/base/procaccess.h"
 #include "proxy/base/sandbox.h"
+#include "kernel/core-pattern.h"
+#include "proxy/daemon/hostmnt.h"
 #include "proxy/daemon/keeper.h"
 #include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
@@ -46,6 +48,12 @@
 #define KEEPER_RESTORE 'R'
 /* Writing a sysctl and a small file: anything slower means the keeper is gone. */
 #define KEEPER_TIMEOUT (5 * USEC_PER_SEC)
+/*
+ * How often the keeper looks whether core_pattern is still ours (inotify
+ * does not see sysctl writes): a new instance that took it over meanwhile
+ * gets the crashes; this one only has to notice before it is stopped.
+ */
+#define TAKEOVER_POLL_MS 1000
 
 struct keeper_reply {
         int32_t error; /* 0 or -errno */
@@ -58,6 +66,7 @@ struct keeper {
         int broker; /* procaccess requests; the same */
         int signal_fd;
         bool install_asked;
+        bool taken_over; /* core_pattern was taken over: the daemon was told to stop */
         struct pattern_hold hold;
 };
 
@@ -139,6 +148,49 @@ static int on_signals(struct keeper *k, int *ret_status)
         return 0;
 }
 
+/*
+ * Someone else's pattern is in force: in a rollout, the new instance's.
+ * The crashes go there now; ours finish the dumps in flight (the daemon's
+ * stop drains what the kernel queued before the switch) and end without
+ * writing anything: a restore would take the pattern back from the new one.
+ */
+static void check_takeover(struct keeper *k)
+{
+        _cleanup_free_ char *current = NULL;
+
+        if (!k->hold.installed || k->taken_over || core_pattern_read(&current) < 0 ||
+            strcmp(current, k->hold.ours) == 0)
+                return;
+        log_warning("core_pattern is now '%s': taken over (by another coredump-proxy, or by hand); "
+                    "finishing the dumps in flight and stopping without restoring",
+                    current);
+        pattern_release(&k->hold);
+        k->taken_over = true;
+        (void) kill(k->daemon, SIGTERM);
+}
+
+/*
+ * --on-takeover=wait: after a takeover the daemon is gone but the keeper
+ * stays until it is stopped. In a DaemonSet a container that ends on its
+ * own is restarted, and the restarted instance would take the pattern back
+ * from the new pod; the old pod ends when the rollout deletes it.
+ */
+static int wait_to_be_stopped(struct keeper *k)
+{
+        struct signalfd_siginfo si;
+
+        log_info("taken over: the daemon has stopped; waiting for SIGTERM (--on-takeover=wait)");
+        for (;;) {
+                struct pollfd p = { .fd = k->signal_fd, .events = POLLIN };
+
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        return log_error_errno(errno, "keeper: poll");
+                while (read(k->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                                return 0;
+        }
+}
+
 static int serve(struct keeper *k, int *ret_status)
 {
         for (;;) {
@@ -149,11 +201,12 @@ static int serve(struct keeper *k, int *ret_status)
                         { .fd = k->broker, .events = POLLIN },
                 };
 
-                if (poll(p, ARRAY_SIZE(p), -1) < 0) {
+                if (poll(p, ARRAY_SIZE(p), k->hold.installed ? TAKEOVER_POLL_MS : -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(errno, "keeper: poll");
                 }
+                check_takeover(k);
                 if (p[0].revents && on_signals(k, ret_status) > 0)
                         return 0;
                 if (p[1].revents)
@@ -238,6 +291,9 @@ int keeper_run(const struct keeper_params *p, keeper_daemon_fn fn, void *userdat
         k.link = sv[0];
         k.broker = bv[0];
 
+        /* Before confine(): entering the host's mount namespace takes capabilities we drop there. */
+        if (p->install)
+                (void) hostmnt_start();
         k.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (k.signal_fd < 0)
                 r = log_error_errno(errno, "keeper: signalfd");
@@ -253,6 +309,9 @@ int keeper_run(const struct keeper_params *p, keeper_daemon_fn fn, void *userdat
 
         pattern_restore(&k.hold);
         pattern_hold_done(&k.hold);
+        hostmnt_stop();
+        if (r >= 0 && k.taken_over && p->wait_after_takeover)
+                r = wait_to_be_stopped(&k);
         safe_close(k.link);
         safe_close(k.broker);
         safe_close(k.signal_fd);

@@ -39,6 +39,7 @@ struct keeper_params {
         bool install;                  /* --install-pattern: the daemon may ask for the pattern, once */
         enum listen_protocol protocol; /* the mode is chosen as the daemon chooses it (mode.c) */
         unsigned pipe_limit;           /* pipe mode: kernel.core_pipe_limit at least this */
+        bool wait_after_takeover;      /* --on-takeover=wait: stay until SIGTERM once taken over */
 };
 
 /*

@@ -144,10 +144,82 @@ bool pattern_points_at(const char *listen_path, bool *ret_request)
         return true;
 }
 
+int pattern_current_target(char **ret)
+{
+        _cleanup_free_ char *current = NULL, *helper = NULL, *first = NULL;
+        enum core_pattern_kind kind;
+        const char *path = NULL;
+        int r;
+
+        r = core_pattern_read(&current);
+        if (r < 0)
+                return r;
+        r = core_pattern_parse(current, &kind, &path);
+        if (r < 0)
+                return r;
+        if (kind == CORE_PATTERN_PIPE) {
+                /* Ours names the socket as its helper's first argument; any other pipe names no socket. */
+                if (core_pattern_parse_pipe(current, &helper, &first) < 0 || first[0] != '/')
+                        return -ENOENT;
+                *ret = TAKE_PTR(first);
+                return 0;
+        }
+        if (!path)
+                return -ENOENT;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static bool same_directory(const char *a, const char *b)
+{
+        const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+        return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t) (sa - a)) == 0;
+}
+
+/*
+ * The pattern is another coredump-proxy's (a rollout: the new instance
+ * starts beside the old one on a socket of its own; or the old one was
+ * SIGKILLed): what to restore is what that one saved, the pattern from
+ * before any coredump-proxy, never its socket. Its saved file says so; a
+ * socket in our own directory without one is taken for a proxy's too.
+ */
+static int adopt_previous(const char *listen_path, char **ret_saved, unsigned *ret_limit)
+{
+        _cleanup_free_ char *target = NULL, *state = NULL, *saved = NULL;
+        int r;
+
+        *ret_saved = NULL;
+        if (pattern_current_target(&target) < 0)
+                return 0;
+        r = pattern_state_path(target, &state);
+        if (r < 0)
+                return log_oom();
+        r = pattern_state_read(state, &saved, ret_limit);
+        if (r >= 0) {
+                log_info("core_pattern points at another coredump-proxy's %s: taking over; will restore "
+                         "'%s', which it saved",
+                         target, saved);
+                *ret_saved = TAKE_PTR(saved);
+                return 0;
+        }
+        if (!same_directory(target, listen_path))
+                return 0;
+        saved = strdup(CORE_PATTERN_DEFAULT);
+        if (!saved)
+                return log_oom();
+        log_warning("core_pattern points at %s, beside our socket, and it saved no earlier pattern; will "
+                    "restore the kernel default '%s'",
+                    target, CORE_PATTERN_DEFAULT);
+        *ret_saved = TAKE_PTR(saved);
+        return 0;
+}
+
 /*
  * After an unclean stop the pattern may still be ours: then the one to
- * restore is the one saved by the previous run, not our own. NULL in
- * *ret_saved when the pattern is not ours.
+ * restore is the one saved by the previous run, not our own; the same when
+ * it is another coredump-proxy's (adopt_previous). NULL in *ret_saved when
+ * the pattern is nobody's of ours.
  */
 static int saved_previous(struct pattern_hold *h, const char *listen_path, char **ret_saved,
                           unsigned *ret_limit)
@@ -156,7 +228,7 @@ static int saved_previous(struct pattern_hold *h, const char *listen_path, char 
 
         *ret_saved = NULL;
         if (!pattern_points_at(listen_path, NULL))
-                return 0;
+                return adopt_previous(listen_path, ret_saved, ret_limit);
         /* And the core_pipe_limit that run found, when it raised it. */
         if (pattern_state_read(h->state_path, &saved, ret_limit) >= 0) {
                 log_info("core_pattern still points at %s from an earlier run; will restore '%s'",
@@ -309,6 +381,16 @@ void pattern_restore(struct pattern_hold *h)
                         log_info("core_pattern restored to '%s'", h->previous);
         }
         fatal_armed = 0;
+        (void) unlink(h->state_path);
+}
+
+void pattern_release(struct pattern_hold *h)
+{
+        if (!h->installed)
+                return;
+        h->installed = false;
+        fatal_armed = 0;
+        /* Whoever took over read it before writing theirs (adopt_previous); it keeps its own copy. */
         (void) unlink(h->state_path);
 }
 

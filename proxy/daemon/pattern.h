@@ -48,7 +48,20 @@ int pattern_install_pipe(struct pattern_hold *h, const char *listen_path, const 
 /* Restores the previous pattern unless someone else changed it meanwhile. Idempotent. */
 void pattern_restore(struct pattern_hold *h);
 
+/*
+ * Gives the hold up without writing anything: the pattern was taken over
+ * (by the next instance of a rollout) and is theirs now. Forgets the saved
+ * pattern. Idempotent.
+ */
+void pattern_release(struct pattern_hold *h);
+
 void pattern_hold_done(struct pattern_hold *h);
+
+/*
+ * The socket the current pattern sends dumps to (allocated): the path of
+ * "@"/"@@", or the pipe intake's first argument; -ENOENT for any other.
+ */
+int pattern_current_target(char **ret);
 
 /* Whether the kernel sends its dumps to listen_path now (and in which mode). */
 bool pattern_points_at(const char *listen_path, bool *ret_request);

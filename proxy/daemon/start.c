@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,22 @@ unsigned host_workers(const struct limits *l)
  * hostNetwork has one of its own): no dump is forwarded into it (proxy/act/hostnet.c), and the
  * proc connector answers only there.
  */
+/* The host's network namespace itself, by kthreadd's or PID 1's link checked against its inode. */
+static int open_host_netns(uint64_t ino)
+{
+        static const char *const candidates[] = { "/proc/2/ns/net", "/proc/1/ns/net" };
+        struct stat st;
+
+        if (fault_hit("host-netns-closed"))
+                return -EACCES;
+        for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+                _cleanup_close_ int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && fstat(fd, &st) >= 0 && (uint64_t) st.st_ino == ino)
+                        return TAKE_FD(fd);
+        }
+        return -ENOENT;
+}
+
 static void find_host_netns(struct daemon *m)
 {
         struct stat self;
@@ -227,8 +244,15 @@ static void find_host_netns(struct daemon *m)
                   (unsigned long long) m->env.host_netns, m->host_netns_found_by,
                   m->in_host_netns ? "is it" : "is another");
         if (!m->in_host_netns) {
+                /* A pod of its own network (no hostNetwork) with hostPID: the host's is at hand. */
+                m->host_netns_fd = open_host_netns(m->env.host_netns);
+                if (m->host_netns_fd >= 0) {
+                        log_info("outside the host's network namespace: the proc connector is opened in "
+                                 "the host's, found through /proc");
+                        return;
+                }
                 m->accounting_off = "the daemon is not in the host's network namespace (the proc connector "
-                                    "works only there)";
+                                    "works only there), and cannot open it (no host pid namespace)";
                 log_warning(
                         "coredump-proxy runs outside the host's network namespace: lost-dump accounting "
                         "cannot work here, so crashes that never reach the socket are not reported; dumps "
@@ -282,10 +306,37 @@ static int open_loop(struct daemon *m)
                 r = watch(m, m->signal_fd);
         if (r >= 0 && m->control)
                 r = watch(m, control_listen_fd(m->control));
+        if (r >= 0 && m->metrics)
+                r = watch(m, control_listen_fd(m->metrics));
         if (r >= 0 && m->connector)
                 r = watch(m, proc_connector_fd(m->connector));
         if (r >= 0 && m->pipe_fd >= 0)
                 r = watch(m, m->pipe_fd);
+        return r;
+}
+
+/*
+ * The proc connector answers only sockets of the initial network namespace:
+ * from a namespace of our own, its socket is made in the host's (a netlink
+ * socket stays in the namespace it was made in).
+ */
+static int open_connector(struct daemon *m)
+{
+        _cleanup_close_ int self = -EBADF;
+        int r;
+
+        if (m->host_netns_fd < 0)
+                return proc_connector_open(&m->connector);
+        self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return negative_errno();
+        if (setns(m->host_netns_fd, CLONE_NEWNET) < 0)
+                return negative_errno();
+        r = proc_connector_open(&m->connector);
+        /* Left in the host's namespace, every socket made later would be made there. */
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        m->host_netns_fd = safe_close(m->host_netns_fd);
         return r;
 }
 
@@ -299,7 +350,7 @@ static int open_extras(struct daemon *m)
         if (r < 0)
                 return log_oom();
         if (!m->accounting_off) {
-                r = proc_connector_open(&m->connector);
+                r = open_connector(m);
                 if (r < 0) {
                         m->accounting_off = "the proc connector cannot be opened";
                         log_warning_errno(
@@ -317,6 +368,12 @@ static int open_extras(struct daemon *m)
         if (r < 0)
                 log_warning("no control socket (%s): `coredump-proxy status` and hooks will not work",
                             strerror(-r));
+        path = mfree_str(path);
+        r = control_metrics_path(listen, &path);
+        if (r >= 0)
+                r = control_new_public(path, m->epoll_fd, status_metrics_handle, m, &m->metrics);
+        if (r < 0)
+                log_warning("no metrics socket (%s): `coredump-proxy metrics` will not work", strerror(-r));
         return 0;
 }
 

@@ -43,6 +43,7 @@ struct daemon {
         /* Where the host's network namespace is (env.host_netns), and whether we run in it. */
         const char *host_netns_found_by; /* NULL: not found from here */
         bool in_host_netns;
+        int host_netns_fd; /* outside it: the host's, for the proc connector's socket, until opened */
         const char *accounting_off; /* why lost dumps are not accounted; NULL when they are */
 
         /* Which intake the kernel gets (proxy/daemon/mode.c); the pipe intake's socket in pipe mode. */
@@ -58,6 +59,7 @@ struct daemon {
         char *notify_last;
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
+        struct control *metrics;          /* <listen.path>.metrics: counters for any local user */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
         struct accounting *accounting;
         usec_t started_wall;
@@ -116,6 +118,8 @@ void lost_expire(struct daemon *m);
 
 /* proxy/daemon/status.c: the document `coredump-proxy status` prints. */
 int status_build(void *userdata, char **ret, size_t *ret_len);
+int status_metrics_handle(void *userdata, const struct control_request *q, int pidfd, char **ret,
+                          size_t *ret_len);
 
 /* proxy/daemon/hooks.c: the control socket's requests; names and registrations set up. */
 int hooks_handle(void *userdata, const struct control_request *q, int pidfd, char **ret, size_t *ret_len);

@@ -15,6 +15,7 @@
 #include "kernel/unix-diag.h"
 #include "proxy/base/jsonw.h"
 #include "proxy/base/utc.h"
+#include "proxy/daemon/pattern.h"
 #include "proxy/daemon/state.h"
 #include "proxy/names/names.h"
 
@@ -198,6 +199,40 @@ int status_build(void *userdata, char **ret, size_t *ret_len)
                 names_sweep(m->env.names);
                 names_write_status(m->env.names, &w);
         }
+        jsonw_object_end(&w);
+        return jsonw_finish(&w, ret, ret_len);
+}
+
+/*
+ * The metrics socket's answer (<listen.path>.metrics, any local user, for
+ * `coredump-proxy metrics`): counters and gauges, nothing that names a task
+ * or a container, and no request but this one.
+ */
+int status_metrics_handle(void *userdata, const struct control_request *q, int pidfd, char **ret,
+                          size_t *ret_len)
+{
+        struct daemon *m = userdata;
+        struct jsonw w;
+        size_t in_flight;
+
+        (void) pidfd;
+        if (q->verb != CONTROL_STATUS) {
+                struct control_reply rep = { .error = (char *) "this socket answers status requests only" };
+                return control_reply_format(&rep, ret, ret_len);
+        }
+        pthread_mutex_lock(&m->inflight.lock);
+        in_flight = m->inflight.n;
+        pthread_mutex_unlock(&m->inflight.lock);
+
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_kv_string(&w, "version", PACKAGE_VERSION);
+        jsonw_kv_string(&w, "mode", intake_mode_to_string(m->mode));
+        /* Ready: the kernel sends its dumps here (not yet, or no longer after a takeover: not ready). */
+        jsonw_kv_bool(&w, "pattern_ours", pattern_points_at(m->setup->config->listen_path, NULL));
+        stats_write_metrics_json(m->env.stats, &w);
+        jsonw_kv_uint(&w, "in_flight", in_flight);
+        write_kernel_queue(m, &w);
         jsonw_object_end(&w);
         return jsonw_finish(&w, ret, ret_len);
 }

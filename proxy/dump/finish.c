@@ -57,7 +57,9 @@ void dump_finish(struct dump *d, const struct dump_env *env)
         if (d->holds_slot && env->concurrency)
                 concurrency_leave(env->concurrency, d->limit_key);
         if (env->stats)
-                stats_count(env->stats, d->outcome, d->reason);
+                stats_finished(env->stats, d->outcome, d->reason,
+                               d->in_container ? (int) d->container.runtime : -1,
+                               d->record.kept ? d->record.bytes : 0, io_now() - d->accepted_at);
         write_event(d);
         log_message(d->outcome == OUTCOME_FAILED ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
                     "%s: pid %u (%s) %s: %s, reason %s", d->id, d->task.pid,

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * core_pattern written from the host's mount namespace when the keeper runs
+ * in another one (a DaemonSet pod with hostPID): the kernel takes a socket
+ * pattern only from the initial mount namespace (EINVAL otherwise) and
+ * resolves its path from the host's root, so the socket directory is
+ * mounted at the same path on both sides. A writer process, forked by the
+ * keeper before it drops its capabilities, enters the host's mount
+ * namespace, drops every capability and does nothing but write the two
+ * sysctls it knows (core_pattern, core_pipe_limit) with the values the
+ * keeper sends: the keeper itself stays in the pod's view of the files.
+ */
+
+#include <sys/types.h>
+
+/*
+ * In the keeper, before it confines itself. When it runs outside the
+ * initial mount namespace and can reach it, starts the writer and routes
+ * every core_pattern and core_pipe_limit write through it
+ * (core_pattern_set_writer). Says at start when it cannot (no host pid
+ * namespace, no access): a socket pattern then fails with EINVAL. Returns
+ * 0 when writes will come from the host's namespace (ours or the writer's),
+ * a negative errno when they cannot; never fatal on its own.
+ */
+int hostmnt_start(void);
+
+/* Ends the writer (the keeper is done with core_pattern). */
+void hostmnt_stop(void);

@@ -44,8 +44,8 @@ static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
-static const char *const route_keys[] = { "name",  "match",      "action",      "address",      "fallback",
-                                          "trust", "pass_pidfd", "expose_host", "collector_uid" };
+static const char *const route_keys[] = { "name",  "match",      "action",      "address",       "fallback",
+                                          "trust", "pass_pidfd", "expose_host", "collector_uid", "where" };
 static const char *const match_keys[] = { "container", "rootless",      "runtime",    "container_id",
                                           "pod_uid",   "cgroup",        "comm",       "exe",
                                           "uid",       "pod_namespace", "pod_name",   "container_name",
@@ -445,6 +445,20 @@ static void forward_only(struct parser *p, int action, const char *key)
                 parser_report(p, LOCATE_KEY, "\"%s\" is only valid with \"action\": \"forward\"", key);
 }
 
+/* Keys of the actions that hand a dump to someone (forward, systemd), and that may not reach them. */
+static void handing_only(struct parser *p, int action, const char *key)
+{
+        if (action >= 0 && action != ACTION_FORWARD && action != ACTION_SYSTEMD)
+                parser_report(p, LOCATE_KEY,
+                              "\"%s\" is only valid with \"action\": \"forward\" or \"systemd\"", key);
+}
+
+static void systemd_only(struct parser *p, int action, const char *key)
+{
+        if (action >= 0 && action != ACTION_SYSTEMD)
+                parser_report(p, LOCATE_KEY, "\"%s\" is only valid with \"action\": \"systemd\"", key);
+}
+
 static void parse_route(struct parser *p, struct json_object *o, struct route *r)
 {
         struct json_object *v;
@@ -474,11 +488,8 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
         }
 
         if (parser_enter(p, o, "action", &v)) {
-                if (json_object_is_type(v, json_type_string) &&
-                    strcmp(json_object_get_string(v), "systemd") == 0)
-                        parser_report(p, LOCATE_VALUE, "action systemd is not supported yet");
-                else if (parser_get_enum(p, v, "action", values_action_names,
-                                         ARRAY_SIZE(values_action_names), &i) >= 0)
+                if (parser_get_enum(p, v, "action", values_action_names, ARRAY_SIZE(values_action_names),
+                                    &i) >= 0)
                         action = (int) i;
                 parser_leave(p);
         } else
@@ -488,12 +499,22 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
                 r->action = (enum route_action) action;
 
         if (parser_enter(p, o, "address", &v)) {
-                forward_only(p, action, "address");
+                handing_only(p, action, "address");
                 parse_address(p, v, r);
+                if (action == ACTION_SYSTEMD && r->address && r->address[0] != '/')
+                        parser_report(p, LOCATE_VALUE, "systemd-coredump listens at a path, got %s",
+                                      QUOTE(r->address));
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "where", &v)) {
+                systemd_only(p, action, "where");
+                if (parser_get_enum(p, v, "where", values_where_names, ARRAY_SIZE(values_where_names), &i) >=
+                    0)
+                        r->where = (enum systemd_where) i;
                 parser_leave(p);
         }
         if (parser_enter(p, o, "fallback", &v)) {
-                forward_only(p, action, "fallback");
+                handing_only(p, action, "fallback");
                 if (parser_get_enum(p, v, "fallback", values_fallback_names,
                                     ARRAY_SIZE(values_fallback_names), &i) >= 0)
                         r->fallback = i == 0 ? ACTION_STORE : ACTION_REJECT;
@@ -524,6 +545,8 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
 
         if (action == ACTION_FORWARD && !r->address)
                 (void) parser_set_string(p, &r->address, CONFIG_DEFAULT_ADDRESS);
+        if (action == ACTION_SYSTEMD && !r->address)
+                (void) parser_set_string(p, &r->address, CONFIG_DEFAULT_SYSTEMD_ADDRESS);
 }
 
 struct named_route {

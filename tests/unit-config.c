@@ -219,6 +219,31 @@ static void test_full(void)
         ok(!c->routes[3].address, "full: store route has no address");
 }
 
+/* "systemd": the host's socket by default, or one in the container's root; fallback as for forward. */
+static void test_systemd(void)
+{
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors e = {};
+        const char *text = "{\"routes\":[{\"name\":\"h\",\"action\":\"systemd\"},"
+                           "{\"name\":\"c\",\"action\":\"systemd\",\"where\":\"container\","
+                           "\"address\":\"/run/sd.sock\",\"fallback\":\"reject\"}]}";
+
+        is_int(load(text, &c, &e), 0, "systemd: loads");
+        dump_errors(&e);
+        config_errors_clear(&e);
+        if (!c || c->n_routes != 2)
+                return;
+        is_int(c->routes[0].action, ACTION_SYSTEMD, "systemd: action");
+        is_int(c->routes[0].where, SYSTEMD_WHERE_HOST, "systemd: host by default");
+        is_str(c->routes[0].address, CONFIG_DEFAULT_SYSTEMD_ADDRESS,
+               "systemd: systemd's own socket by default");
+        is_int(c->routes[0].fallback, ACTION_STORE, "systemd: falls back to the store by default");
+        is_int(c->routes[1].where, SYSTEMD_WHERE_CONTAINER, "systemd: in the container");
+        is_str(c->routes[1].address, "/run/sd.sock", "systemd: address");
+        is_int(c->routes[1].fallback, ACTION_REJECT, "systemd: fallback reject");
+        is_str(action_to_string(ACTION_SYSTEMD), "systemd", "action systemd");
+}
+
 static void test_errors(void)
 {
         /* Unknown keys: at the key itself, with the allowed ones listed. */
@@ -262,9 +287,19 @@ static void test_errors(void)
                   "unknown protocol \"requests\" (expected one of: request, plain, pipe, auto)");
         one_error("bad action", "{\"routes\":[{\"name\":\"a\",\"action\":\"drop\"}]}",
                   "t.json:1:33: routes[0].action: ",
-                  "unknown action \"drop\" (expected one of: forward, store, reject)");
-        one_error("systemd action", "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\"}]}",
-                  "t.json:1:33: routes[0].action: ", "action systemd is not supported yet");
+                  "unknown action \"drop\" (expected one of: forward, store, reject, systemd)");
+        one_error("systemd address not a path",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"address\":\"@sd\"}]}",
+                  "t.json:1:53: routes[0].address: ", "systemd-coredump listens at a path");
+        one_error("where on a forward route",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"forward\",\"where\":\"host\"}]}",
+                  "t.json:1:43: routes[0].where: ", "only valid with \"action\": \"systemd\"");
+        one_error("bad where", "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"where\":\"pod\"}]}",
+                  "t.json:1:51: routes[0].where: ",
+                  "unknown where \"pod\" (expected one of: host, container)");
+        one_error("trust on a systemd route",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"pass_pidfd\":true}]}",
+                  "t.json:1:43: routes[0].pass_pidfd: ", "only valid with \"action\": \"forward\"");
         one_error("bad trust", "{\"routes\":[{\"name\":\"a\",\"action\":\"forward\",\"trust\":\"node\"}]}",
                   "t.json:1:51: routes[0].trust: ",
                   "unknown trust \"node\" (expected one of: pod, container)");
@@ -858,6 +893,7 @@ int main(void)
         test_absent_keys();
         test_full();
         test_errors();
+        test_systemd();
         test_collector_uid_errors();
         test_many_errors();
         test_error_cap();

@@ -40,7 +40,7 @@ static const char *const top_keys[] = {
         "version", "listen", "events", "store", "limits", "names", "routes"
 };
 static const char *const listen_keys[] = { "path", "protocol" };
-static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
+static const char *const store_keys[] = { "directory", "max_use", "keep_free", "compress" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
@@ -109,6 +109,7 @@ static int config_new(const char *source, struct config **ret)
         /* Close to systemd-coredump's defaults (MaxUse 10%, KeepFree 15%). */
         c->store_max_use = (struct size_limit){ .set = true, .percent = true, .value = 10 };
         c->store_keep_free = (struct size_limit){ .set = true, .percent = true, .value = 15 };
+        c->store_compress = CONFIG_DEFAULT_COMPRESS;
         c->limits = (struct limits){
                 .collector_timeout = 2 * USEC_PER_SEC,
                 .dump_timeout = 5 * 60 * USEC_PER_SEC,
@@ -216,6 +217,13 @@ static void parse_store(struct parser *p, struct json_object *o, struct config *
         }
         if (parser_enter(p, o, "keep_free", &v)) {
                 (void) parser_get_size(p, v, &c->store_keep_free);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "compress", &v)) {
+                uint64_t u;
+
+                if (parser_get_uint(p, v, 0, CONFIG_COMPRESS_MAX, &u) >= 0)
+                        c->store_compress = (int) u;
                 parser_leave(p);
         }
 }

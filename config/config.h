@@ -170,6 +170,9 @@ struct names_config {
 #define CONFIG_DEFAULT_STORE           "/var/lib/coredump-proxy"
 #define CONFIG_DEFAULT_ADDRESS         "@coredump-collector"
 #define CONFIG_DEFAULT_SYSTEMD_ADDRESS "/run/systemd/coredump"
+/* zstd's own default level: about the speed of a disk, a core in a fraction of its size. */
+#define CONFIG_DEFAULT_COMPRESS 3
+#define CONFIG_COMPRESS_MAX     19
 
 struct config {
         char *source; /* the file it came from, or "(embedded default)" */
@@ -179,6 +182,7 @@ struct config {
         char *store_directory;
         struct size_limit store_max_use;
         struct size_limit store_keep_free;
+        int store_compress; /* zstd level of <id>.core.zst; 0: uncompressed <id>.core */
         struct limits limits;
         struct names_config names;
         struct route *routes;

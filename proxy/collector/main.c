@@ -49,10 +49,10 @@ static void help(void)
         printf("Usage: coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]\n"
                "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
                "                          [--require-task-proof] [--allow-host-peer] [--accept-pipe]\n"
-               "                          [--log-level LEVEL]\n"
+               "                          [--compress LEVEL] [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
-               "writes DIR/<id>.core and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
+               "writes DIR/<id>.core.zst and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
                "  --address @NAME        abstract socket name (default %s) or a socket path\n"
                "  --max-use SIZE         bytes the dumps may use (K/M/G/T suffixes, or N%%)\n"
                "  --max-files N          dumps kept at most\n"
@@ -60,6 +60,8 @@ static void help(void)
                "  --max-connections N    dumps written at once (default 16)\n"
                "  --max-dump-time TIME   the longest one dump may take, whatever the proxy allows\n"
                "                         (ms, s, m, h suffixes; default 5m)\n"
+               "  --compress LEVEL       zstd level of DIR/<id>.core.zst, 1 to %d (default %d); 0:\n"
+               "                         uncompressed DIR/<id>.core. Quotas count the compressed bytes\n"
                "\n"
                "Only the kernel's own coredump connection is taken as a dump, passed on by a peer\n"
                "outside this pid namespace (the proxy). When this pid namespace sees the crashing\n"
@@ -71,7 +73,7 @@ static void help(void)
                "                         collector that shares the proxy's (the host's) pid namespace\n"
                "  --accept-pipe          also take pipe-mode dumps (kernels before 6.16): the pipe\n"
                "                         proves nothing, so every key is the proxy's word\n",
-               CONFIG_DEFAULT_ADDRESS);
+               CONFIG_DEFAULT_ADDRESS, STORE_COMPRESS_LEVEL_MAX, STORE_COMPRESS_LEVEL_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -87,11 +89,14 @@ int main(int argc, char **argv)
                 { "require-task-proof", no_argument, NULL, 'R' },
                 { "allow-host-peer", no_argument, NULL, 'H' },
                 { "accept-pipe", no_argument, NULL, 'P' },
+                { "compress", required_argument, NULL, 'z' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        struct store_options so = { .policy = STORE_KEEP };
+        struct store_options so = { .policy = STORE_KEEP,
+                                    .compress_level = STORE_COMPRESS_LEVEL_DEFAULT,
+                                    .compressor = store_compress_copy };
         struct collector c = { .max_dumps = 16, .max_dump_time = DEFAULT_MAX_DUMP_TIME };
         const char *dir = NULL, *address = CONFIG_DEFAULT_ADDRESS;
         _cleanup_close_ int fd = -EBADF, sfd = -EBADF;
@@ -145,6 +150,18 @@ int main(int argc, char **argv)
                                 return EXIT_FAILURE;
                         }
                         break;
+                case 'z': {
+                        char *end;
+                        errno = 0;
+                        long v = strtol(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v < 0 || v > STORE_COMPRESS_LEVEL_MAX) {
+                                log_error("invalid compression level '%s' (0 to %d)", optarg,
+                                          STORE_COMPRESS_LEVEL_MAX);
+                                return EXIT_FAILURE;
+                        }
+                        so.compress_level = (int) v;
+                        break;
+                }
                 case 'R':
                         c.auth.require_task = true;
                         break;

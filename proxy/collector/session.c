@@ -83,6 +83,8 @@ static int write_metadata(void *userdata, const struct store_result *res, char *
         rec.kept = true;
         rec.bytes = res->bytes;
         rec.cut = res->cut == STORE_COMPLETE ? NULL : store_cut_to_string(res->cut);
+        rec.compression = res->compressed ? "zstd" : "none";
+        rec.stored_bytes = res->stored_bytes;
         /* The core's own notes, rather than what message 1 said. */
         if (res->cmdline[0])
                 rec.cmdline = res->cmdline;

@@ -63,7 +63,7 @@ like "$(jq -r .exe $store/"$id".json)" 'cdp-crasher$' "host crash: metadata exe"
 cid=$(hex64)
 ok "a container starts" container_start "system.slice/docker-$cid.scope"
 mkdir -p /tmp/ct-dumps
-bg /tmp/ct-collector.log container_run coredump-collector --dir /tmp/ct-dumps --accept-pipe
+bg /tmp/ct-collector.log container_run coredump-collector --compress 0 --dir /tmp/ct-dumps --accept-pipe
 ok "its collector listens in its network namespace" wait_line /tmp/ct-collector.log 'listening on' 10
 out=$(container_run cdp-crasher --name ct-crash --size 1048576)
 ev=$(event ct-crash)
@@ -82,7 +82,7 @@ is "$(jq -r .mode /tmp/ct-dumps/"$id".json)" pipe "container crash: the collecto
 hid=$(hex64)
 ok "a container on the host network starts" container_start "system.slice/docker-$hid.scope" -p -m -f --mount-proc
 mkdir -p /tmp/hostnet
-bg /tmp/hostnet.log container_run coredump-collector --dir /tmp/hostnet --accept-pipe
+bg /tmp/hostnet.log container_run coredump-collector --compress 0 --dir /tmp/hostnet --accept-pipe
 wait_line /tmp/hostnet.log 'listening on' 10 >/dev/null
 container_run cdp-crasher --name hostnet-crash >/dev/null
 ev=$(event hostnet-crash)

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/wait.h>
 #include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,6 +41,7 @@
 #include "proxy/base/stdfds.h"
 #include "proxy/collector/collector.h"
 #include "proxy/store/store.h"
+#include "proxy/store/upload.h"
 
 /* The proxy's own default dump_timeout: no dump needs longer from us unless we are told. */
 #define DEFAULT_MAX_DUMP_TIME (5 * 60 * USEC_PER_SEC)
@@ -49,7 +51,8 @@ static void help(void)
         printf("Usage: coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]\n"
                "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
                "                          [--require-task-proof] [--allow-host-peer] [--accept-pipe]\n"
-               "                          [--compress LEVEL] [--log-level LEVEL]\n"
+               "                          [--compress LEVEL] [--exec CMD [--exec-timeout TIME]\n"
+               "                          [--exec-max N] [--exec-remove]] [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
                "writes DIR/<id>.core.zst and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
@@ -62,6 +65,13 @@ static void help(void)
                "                         (ms, s, m, h suffixes; default 5m)\n"
                "  --compress LEVEL       zstd level of DIR/<id>.core.zst, 1 to %d (default %d); 0:\n"
                "                         uncompressed DIR/<id>.core. Quotas count the compressed bytes\n"
+               "  --exec CMD             run /bin/sh -c CMD for every dump kept, after its metadata,\n"
+               "                         with CDP_ID, CDP_CORE, CDP_METADATA, CDP_BYTES, CDP_STORED_BYTES,\n"
+               "                         CDP_TRUNCATED, CDP_SIGNAL, CDP_PID, CDP_COMM, CDP_CONTAINER_ID "
+               "set\n"
+               "  --exec-timeout TIME    kill CMD's process group after TIME (default 60s)\n"
+               "  --exec-max N           commands running at once (default 2); more wait, up to 64\n"
+               "  --exec-remove          remove the dump once CMD exited 0\n"
                "\n"
                "Only the kernel's own coredump connection is taken as a dump, passed on by a peer\n"
                "outside this pid namespace (the proxy). When this pid namespace sees the crashing\n"
@@ -90,6 +100,10 @@ int main(int argc, char **argv)
                 { "allow-host-peer", no_argument, NULL, 'H' },
                 { "accept-pipe", no_argument, NULL, 'P' },
                 { "compress", required_argument, NULL, 'z' },
+                { "exec", required_argument, NULL, 'x' },
+                { "exec-timeout", required_argument, NULL, 'T' },
+                { "exec-max", required_argument, NULL, 'M' },
+                { "exec-remove", no_argument, NULL, 'r' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -97,7 +111,12 @@ int main(int argc, char **argv)
         struct store_options so = { .policy = STORE_KEEP,
                                     .compress_level = STORE_COMPRESS_LEVEL_DEFAULT,
                                     .compressor = store_compress_copy };
-        struct collector c = { .max_dumps = 16, .max_dump_time = DEFAULT_MAX_DUMP_TIME };
+        struct collector c = { .max_dumps = 16,
+                               .max_dump_time = DEFAULT_MAX_DUMP_TIME,
+                               .upload_fd = -EBADF };
+        struct upload_options up = { .timeout = UPLOAD_TIMEOUT_DEFAULT,
+                                     .max_running = UPLOAD_MAX_RUNNING_DEFAULT };
+        pid_t upload_pid = 0;
         const char *dir = NULL, *address = CONFIG_DEFAULT_ADDRESS;
         _cleanup_close_ int fd = -EBADF, sfd = -EBADF;
         sigset_t mask;
@@ -162,6 +181,29 @@ int main(int argc, char **argv)
                         so.compress_level = (int) v;
                         break;
                 }
+                case 'x':
+                        up.command = optarg;
+                        break;
+                case 'T':
+                        if (config_parse_duration(optarg, &up.timeout) < 0) {
+                                log_error("invalid duration '%s'", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'M': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v == 0 || v > UPLOAD_QUEUE_MAX) {
+                                log_error("invalid number '%s' (1 to %d)", optarg, UPLOAD_QUEUE_MAX);
+                                return EXIT_FAILURE;
+                        }
+                        up.max_running = (unsigned) v;
+                        break;
+                }
+                case 'r':
+                        up.remove = true;
+                        break;
                 case 'R':
                         c.auth.require_task = true;
                         break;
@@ -195,6 +237,17 @@ int main(int argc, char **argv)
         r = store_open(dir, &so, &c.store);
         if (r < 0)
                 return log_error_errno(r, "cannot open %s", dir), EXIT_FAILURE;
+
+        /* Before anything is confined: the sandbox below forbids exec, the runner needs it. */
+        if (up.command) {
+                up.directory = dir;
+                r = upload_start(&up, &c.upload_fd, &upload_pid);
+                if (r < 0)
+                        return log_error_errno(r, "cannot start the upload runner"), EXIT_FAILURE;
+        } else if (up.remove) {
+                log_error("--exec-remove needs --exec");
+                return EXIT_FAILURE;
+        }
 
         /* A path socket only its owner (and the proxy, with CAP_DAC_OVERRIDE) may connect to. */
         fd = unix_listen(address, SOCK_SEQPACKET, 64, 0600);
@@ -241,6 +294,10 @@ int main(int argc, char **argv)
                 (void) unlink(address);
         /* Dumps in flight finish within their own deadlines. */
         session_wait_all(&c);
+        /* The runner finishes the commands already queued, each within its time limit. */
+        c.upload_fd = safe_close(c.upload_fd);
+        if (upload_pid > 0)
+                (void) waitpid(upload_pid, NULL, 0);
         store_unref(c.store);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -40,7 +40,8 @@ static const char *const top_keys[] = {
         "version", "listen", "events", "store", "limits", "names", "routes"
 };
 static const char *const listen_keys[] = { "path", "protocol" };
-static const char *const store_keys[] = { "directory", "max_use", "keep_free", "compress" };
+static const char *const store_keys[] = { "directory", "max_use", "keep_free", "compress", "exec" };
+static const char *const exec_keys[] = { "command", "timeout", "max_concurrent", "remove" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
@@ -76,6 +77,7 @@ void config_free(struct config *c)
         free(c->listen_path);
         free(c->events);
         free(c->store_directory);
+        free(c->store_exec.command);
         names_config_done(&c->names);
         free(c);
 }
@@ -110,6 +112,8 @@ static int config_new(const char *source, struct config **ret)
         c->store_max_use = (struct size_limit){ .set = true, .percent = true, .value = 10 };
         c->store_keep_free = (struct size_limit){ .set = true, .percent = true, .value = 15 };
         c->store_compress = CONFIG_DEFAULT_COMPRESS;
+        c->store_exec = (struct store_exec){ .timeout = CONFIG_DEFAULT_EXEC_TIMEOUT,
+                                             .max_concurrent = CONFIG_DEFAULT_EXEC_MAX };
         c->limits = (struct limits){
                 .collector_timeout = 2 * USEC_PER_SEC,
                 .dump_timeout = 5 * 60 * USEC_PER_SEC,
@@ -193,6 +197,36 @@ static void parse_events(struct parser *p, struct json_object *v, struct config 
         (void) parser_set_string(p, &c->events, s);
 }
 
+static void parse_exec(struct parser *p, struct json_object *o, struct store_exec *e)
+{
+        struct json_object *v;
+        const char *s;
+        uint64_t u;
+
+        if (parser_expect(p, o, json_type_object, "an object") < 0)
+                return;
+        parser_check_keys(p, o, exec_keys, ARRAY_SIZE(exec_keys));
+        if (parser_enter(p, o, "command", &v)) {
+                if (parser_get_nonempty_string(p, v, &s) >= 0)
+                        (void) parser_set_string(p, &e->command, s);
+                parser_leave(p);
+        } else
+                parser_report(p, LOCATE_VALUE, "missing required key \"command\"");
+        if (parser_enter(p, o, "timeout", &v)) {
+                (void) parser_get_duration(p, v, &e->timeout);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "max_concurrent", &v)) {
+                if (parser_get_uint(p, v, 1, CONFIG_EXEC_MAX, &u) >= 0)
+                        e->max_concurrent = (unsigned) u;
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "remove", &v)) {
+                (void) parser_get_bool(p, v, &e->remove);
+                parser_leave(p);
+        }
+}
+
 static void parse_store(struct parser *p, struct json_object *o, struct config *c)
 {
         struct json_object *v;
@@ -217,6 +251,10 @@ static void parse_store(struct parser *p, struct json_object *o, struct config *
         }
         if (parser_enter(p, o, "keep_free", &v)) {
                 (void) parser_get_size(p, v, &c->store_keep_free);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "exec", &v)) {
+                parse_exec(p, v, &c->store_exec);
                 parser_leave(p);
         }
         if (parser_enter(p, o, "compress", &v)) {

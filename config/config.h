@@ -174,6 +174,17 @@ struct names_config {
 #define CONFIG_DEFAULT_COMPRESS 3
 #define CONFIG_COMPRESS_MAX     19
 
+/* The host store's upload hook (store.exec): a command run for every dump it keeps. */
+struct store_exec {
+        char *command; /* NULL: none */
+        usec_t timeout;
+        unsigned max_concurrent;
+        bool remove;
+};
+#define CONFIG_DEFAULT_EXEC_TIMEOUT (60 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_EXEC_MAX     2
+#define CONFIG_EXEC_MAX             64
+
 struct config {
         char *source; /* the file it came from, or "(embedded default)" */
         char *listen_path;
@@ -183,6 +194,7 @@ struct config {
         struct size_limit store_max_use;
         struct size_limit store_keep_free;
         int store_compress; /* zstd level of <id>.core.zst; 0: uncompressed <id>.core */
+        struct store_exec store_exec;
         struct limits limits;
         struct names_config names;
         struct route *routes;

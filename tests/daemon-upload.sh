@@ -69,4 +69,44 @@ t_ok "hang: its whole process group is gone (the sleep too)" t_wait_for 5 bash -
 t_ok "hang: the dump is kept" test -f "$d/ct/$id.core.zst"
 
 t_proxy_stop
+
+# ---- the host store: store.exec ------------------------------------------------
+t_proxy_config "$d" request '[{"name":"host","match":{},"action":"store"}]'
+jq --arg cmd "$cmd" '.store.compress = 3 | .store.exec = {"command": $cmd, "timeout": "2s", "max_concurrent": 2, "remove": true}' \
+	"$d/config.json" >"$d/c2.json" && mv "$d/c2.json" "$d/config.json"
+rm -f "$d/hook/hang.pid"
+t_ok "daemon starts with store.exec" t_proxy_start "$d"
+out=$("$T_HELPERS/cdp-crasher" --name up-ok)
+ev=$(t_event "$d" up-ok)
+id=$(t_jq "$ev" .id)
+t_is "$(t_jq "$ev" .outcome)" stored "host ok: stored"
+t_ok "host ok: the command ran" t_wait_for 10 test -s "$d/hook/$id.env"
+t_is "$(env_of CDP_CORE)" "$d/store/$id.core.zst" "host ok: CDP_CORE"
+t_is "$(env_of CDP_METADATA)" "$d/store/$id.json" "host ok: CDP_METADATA"
+t_is "$(env_of CDP_PID)" "$(t_kv -t "$out" pid)" "host ok: CDP_PID, the host pid"
+t_is "$(env_of CDP_BYTES)" "$(t_jq "$ev" .bytes)" "host ok: CDP_BYTES"
+t_is "$(env_of CDP_STORED_BYTES)" "$(t_jq "$ev" .stored_bytes)" "host ok: CDP_STORED_BYTES"
+t_ok "host ok: logged with its output" t_wait_for 10 grep -q "upload $id: exit status 0; output: uploaded $id" "$d/proxy.err"
+t_ok "host ok: removed once it succeeded" t_wait_for 10 bash -c "[ ! -e '$d/store/$id.core.zst' ] && [ ! -e '$d/store/$id.json' ]"
+
+out=$("$T_HELPERS/cdp-crasher" --name up-fail)
+ev=$(t_event "$d" up-fail)
+id=$(t_jq "$ev" .id)
+t_ok "host fail: logged" t_wait_for 10 grep -q "upload $id: exit status 3; dump kept; output: boom" "$d/proxy.err"
+t_ok "host fail: kept" test -f "$d/store/$id.core.zst" -a -f "$d/store/$id.json"
+
+start=$EPOCHREALTIME
+out=$("$T_HELPERS/cdp-crasher" --name up-hang)
+t_ok "host hang: the task was released at once" t_lt "$(t_elapsed "$start")" 1.5
+ev=$(t_event "$d" up-hang)
+id=$(t_jq "$ev" .id)
+t_ok "host hang: killed after its 2 s" t_wait_for 10 grep -q "upload $id: killed after 2 s; dump kept" "$d/proxy.err"
+t_ok "host hang: its process group is gone" t_wait_for 5 bash -c "! pgrep -x -f 'sleep 1000[.]25' >/dev/null"
+t_ok "host hang: kept" test -f "$d/store/$id.core.zst"
+
+# A reload cannot change the command: the runner was started outside the sandbox.
+jq '.store.exec.command = "true"' "$d/config.json" >"$d/c2.json" && mv "$d/c2.json" "$d/config.json"
+kill -HUP "$T_PROXY_PID"
+t_ok "a reload changing store.exec is refused" t_wait_for 10 grep -q "store.exec takes effect on restart" "$d/proxy.err"
+t_proxy_stop
 t_done

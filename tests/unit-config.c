@@ -244,6 +244,36 @@ static void test_systemd(void)
         is_str(action_to_string(ACTION_SYSTEMD), "systemd", "action systemd");
 }
 
+/* store.compress (on by default) and store.exec. */
+static void test_store_extras(void)
+{
+        _cleanup_(config_freep) struct config *c = NULL, *d = NULL;
+        struct config_errors e = {};
+
+        is_int(load("{}", &c, &e), 0, "store extras: defaults load");
+        if (c) {
+                is_int(c->store_compress, CONFIG_DEFAULT_COMPRESS, "store: compressed by default");
+                ok(!c->store_exec.command, "store: no exec by default");
+        }
+        is_int(load("{\"store\":{\"compress\":0,\"exec\":{\"command\":\"upload.sh\",\"timeout\":\"5s\","
+                    "\"max_concurrent\":4,\"remove\":true}}}",
+                    &d, &e),
+               0, "store extras: set");
+        dump_errors(&e);
+        config_errors_clear(&e);
+        if (d) {
+                is_int(d->store_compress, 0, "store: compress 0");
+                is_str(d->store_exec.command, "upload.sh", "store.exec: command");
+                ok(d->store_exec.timeout == 5 * USEC_PER_SEC, "store.exec: timeout");
+                is_int(d->store_exec.max_concurrent, 4, "store.exec: max_concurrent");
+                ok(d->store_exec.remove, "store.exec: remove");
+        }
+        one_error("compress out of range", "{\"store\":{\"compress\":20}}",
+                  "t.json:1:22: store.compress: ", "out of range");
+        one_error("exec without command", "{\"store\":{\"exec\":{\"remove\":true}}}",
+                  "t.json:1:18: store.exec: ", "missing required key \"command\"");
+}
+
 static void test_errors(void)
 {
         /* Unknown keys: at the key itself, with the allowed ones listed. */
@@ -894,6 +924,7 @@ int main(void)
         test_full();
         test_errors();
         test_systemd();
+        test_store_extras();
         test_collector_uid_errors();
         test_many_errors();
         test_error_cap();

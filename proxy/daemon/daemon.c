@@ -260,6 +260,8 @@ static void free_state(struct daemon *m)
         cgroup1_mounts_free(m->cgroup1_mounts, m->n_v1_mounts);
         safe_close(m->lock_fd);
         safe_close(m->reload_fd);
+        /* Its runner finishes what it started (each within its time limit) and ends. */
+        safe_close(m->env.upload_fd);
         safe_close(m->keeper.fd);
         safe_close(m->keeper.broker);
         config_free(m->initial_config);
@@ -353,6 +355,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .cgroup2_fd = -EBADF,
                 .reload_fd = -EBADF,
                 .pipe_fd = -EBADF,
+                .env.upload_fd = -EBADF,
         };
         int r;
 

@@ -50,6 +50,7 @@ struct daemon {
         char *pipe_path;
 
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
+        pid_t upload_pid;          /* the host store's upload runner (store.exec); 0 none */
 
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */

@@ -5,6 +5,7 @@
  * coredump-proxy check-config FILE
  * coredump-proxy restore-pattern [--config FILE]
  * coredump-proxy status [--config FILE]
+ * coredump-proxy list|info ID [--config FILE | --dir DIR] [--json]
  */
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
 #include "proxy/base/stdfds.h"
+#include "proxy/cli/dumps.h"
 #include "proxy/daemon/pattern.h"
 
 static void help(void)
@@ -43,7 +45,9 @@ static void help(void)
                "  --log-level LEVEL   error, warning, info (default) or debug\n"
                "  check-config FILE   validate FILE: exit 0, or 1 with one line per problem\n"
                "  restore-pattern     put back the pattern a killed daemon could not restore\n"
-               "  status              JSON from the running daemon: config, counters, dumps in flight\n",
+               "  status              JSON from the running daemon: config, counters, dumps in flight\n"
+               "  list [--dir DIR] [--json]     the dumps kept in the host store (or a collector's DIR)\n"
+               "  info ID [--dir DIR] [--json]  one kept dump's metadata and file\n",
                CONFIG_DEFAULT_PATH);
 }
 
@@ -153,6 +157,9 @@ int main(int argc, char **argv)
         /* Before any file is opened: a closed stdout must not become the lock file. */
         if (stdfds_ensure() < 0)
                 return EXIT_FAILURE;
+        /* Reading kept dumps has options of its own: the verb comes first. */
+        if (argc > 1 && (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "info") == 0))
+                return dumps_main(argc - 1, argv + 1);
 
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0) {
                 switch (c) {

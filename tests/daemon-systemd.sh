@@ -137,6 +137,20 @@ ev=$(t_event "$d" sd-escape)
 t_is "$(t_jq "$ev" .reason)" no-systemd-coredump "escape: a symlink out of the root is not followed"
 t_is "$(t_jq "$ev" .outcome)" stored "escape: stored by the fallback"
 t_is "$(ls "$d/sd-host" | wc -l)" "$before" "escape: the host's systemd-coredump got nothing"
+t_proxy_stop
 
+# The pipe intake (kernels before 6.16): the kernel's pipe is what systemd-coredump reads.
+t_proxy_config "$d" pipe "[{\"name\":\"sd\",\"match\":{},\"action\":\"systemd\",\"address\":\"$d/sd.sock\"}]"
+t_ok "daemon starts in pipe mode" t_proxy_start "$d"
+out=$(bash -c 'ulimit -c unlimited; exec "$1" --name sd-pipe --size 200000' sh "$T_HELPERS/cdp-crasher")
+pid=$(t_kv -t "$out" pid)
+ev=$(t_event "$d" sd-pipe)
+t_is "$(t_jq "$ev" .outcome)" delivered "pipe: delivered to systemd-coredump"
+t_is "$(t_jq "$ev" .mode)" pipe "pipe: through the pipe intake"
+core=$(ls "$d/sd-host"/core.sd-pipe.0.*."$pid".*.zst 2>/dev/null | head -n 1)
+t_ok "pipe: its storage has the core of pid $pid" test -n "$core"
+[ -n "$core" ] && zstd -q -d -c "$core" >"$d/pipe.core"
+t_ok "pipe: an ELF core" t_is_elf "$d/pipe.core"
+t_ok "pipe: the whole core" test "$(stat -c %s "$d/pipe.core")" -gt 200000
 t_proxy_stop
 t_done

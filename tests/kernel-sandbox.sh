@@ -239,7 +239,7 @@ cat >"$d/config.json" <<JSON
 {
   "listen": { "path": "$d/kernel.sock", "protocol": "request" },
   "events": "$d/events.jsonl",
-  "store": { "directory": "$d/store" },
+  "store": { "directory": "$d/store", "compress": 0 },
   "routes": [ $many {"name":"reloaded","match":{},"action":"store"} ]
 }
 JSON

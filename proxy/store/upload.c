@@ -278,11 +278,12 @@ int upload_run(const struct upload_options *o, int fd)
         int e = 0;
 
         r.dir_fd = open(o->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r.dir_fd < 0)
+                return log_error_errno(errno, "upload: cannot open %s", o->directory);
         r.run = calloc(MAX(o->max_running, 1u), sizeof(*r.run));
-        if (r.dir_fd < 0 || !r.run) {
+        if (!r.run) {
                 safe_close(r.dir_fd);
-                free(r.run);
-                return -ENOMEM;
+                return log_oom();
         }
         while (!eof || r.n_running > 0 || r.n_queued > 0) {
                 e = wait_events(&r, fd, eof);

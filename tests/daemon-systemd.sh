@@ -31,7 +31,11 @@ xattr() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]
 
 # ---- on the host -------------------------------------------------------------
 # Its storage is our directory, bound over /var/lib/systemd/coredump in a mount namespace of its own.
-mkdir -p /var/lib/systemd/coredump "$d/sd-host"
+# The mount point must exist; made (and removed at exit) only when the host has none.
+if [ ! -d /var/lib/systemd/coredump ]; then
+	mkdir -p /var/lib/systemd/coredump && t_at_exit "rmdir /var/lib/systemd/coredump"
+fi
+mkdir -p "$d/sd-host"
 unshare -m --propagation private sh -c 'mount --bind "$1" /var/lib/systemd/coredump && exec "$2" --seqpacket -a -l "$3" "$4"' \
 	sh "$d/sd-host" "$SDACT" "$d/sd.sock" "$SDCD" 2>"$d/sd-host.log" &
 t_track_pid $!

@@ -40,12 +40,13 @@ static const char *const top_keys[] = {
         "version", "listen", "events", "store", "limits", "names", "routes"
 };
 static const char *const listen_keys[] = { "path", "protocol" };
-static const char *const store_keys[] = { "directory", "max_use", "keep_free" };
+static const char *const store_keys[] = { "directory", "max_use", "keep_free", "compress", "exec" };
+static const char *const exec_keys[] = { "command", "timeout", "max_concurrent", "remove" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
 static const char *const per_container_keys[] = { "dumps", "interval", "concurrent" };
-static const char *const route_keys[] = { "name",  "match",      "action",      "address",      "fallback",
-                                          "trust", "pass_pidfd", "expose_host", "collector_uid" };
+static const char *const route_keys[] = { "name",  "match",      "action",      "address",       "fallback",
+                                          "trust", "pass_pidfd", "expose_host", "collector_uid", "where" };
 static const char *const match_keys[] = { "container", "rootless",      "runtime",    "container_id",
                                           "pod_uid",   "cgroup",        "comm",       "exe",
                                           "uid",       "pod_namespace", "pod_name",   "container_name",
@@ -76,6 +77,7 @@ void config_free(struct config *c)
         free(c->listen_path);
         free(c->events);
         free(c->store_directory);
+        free(c->store_exec.command);
         names_config_done(&c->names);
         free(c);
 }
@@ -109,6 +111,9 @@ static int config_new(const char *source, struct config **ret)
         /* Close to systemd-coredump's defaults (MaxUse 10%, KeepFree 15%). */
         c->store_max_use = (struct size_limit){ .set = true, .percent = true, .value = 10 };
         c->store_keep_free = (struct size_limit){ .set = true, .percent = true, .value = 15 };
+        c->store_compress = CONFIG_DEFAULT_COMPRESS;
+        c->store_exec = (struct store_exec){ .timeout = CONFIG_DEFAULT_EXEC_TIMEOUT,
+                                             .max_concurrent = CONFIG_DEFAULT_EXEC_MAX };
         c->limits = (struct limits){
                 .collector_timeout = 2 * USEC_PER_SEC,
                 .dump_timeout = 5 * 60 * USEC_PER_SEC,
@@ -192,6 +197,36 @@ static void parse_events(struct parser *p, struct json_object *v, struct config 
         (void) parser_set_string(p, &c->events, s);
 }
 
+static void parse_exec(struct parser *p, struct json_object *o, struct store_exec *e)
+{
+        struct json_object *v;
+        const char *s;
+        uint64_t u;
+
+        if (parser_expect(p, o, json_type_object, "an object") < 0)
+                return;
+        parser_check_keys(p, o, exec_keys, ARRAY_SIZE(exec_keys));
+        if (parser_enter(p, o, "command", &v)) {
+                if (parser_get_nonempty_string(p, v, &s) >= 0)
+                        (void) parser_set_string(p, &e->command, s);
+                parser_leave(p);
+        } else
+                parser_report(p, LOCATE_VALUE, "missing required key \"command\"");
+        if (parser_enter(p, o, "timeout", &v)) {
+                (void) parser_get_duration(p, v, &e->timeout);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "max_concurrent", &v)) {
+                if (parser_get_uint(p, v, 1, CONFIG_EXEC_MAX, &u) >= 0)
+                        e->max_concurrent = (unsigned) u;
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "remove", &v)) {
+                (void) parser_get_bool(p, v, &e->remove);
+                parser_leave(p);
+        }
+}
+
 static void parse_store(struct parser *p, struct json_object *o, struct config *c)
 {
         struct json_object *v;
@@ -216,6 +251,17 @@ static void parse_store(struct parser *p, struct json_object *o, struct config *
         }
         if (parser_enter(p, o, "keep_free", &v)) {
                 (void) parser_get_size(p, v, &c->store_keep_free);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "exec", &v)) {
+                parse_exec(p, v, &c->store_exec);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "compress", &v)) {
+                uint64_t u;
+
+                if (parser_get_uint(p, v, 0, CONFIG_COMPRESS_MAX, &u) >= 0)
+                        c->store_compress = (int) u;
                 parser_leave(p);
         }
 }
@@ -445,6 +491,20 @@ static void forward_only(struct parser *p, int action, const char *key)
                 parser_report(p, LOCATE_KEY, "\"%s\" is only valid with \"action\": \"forward\"", key);
 }
 
+/* Keys of the actions that hand a dump to someone (forward, systemd), and that may not reach them. */
+static void handing_only(struct parser *p, int action, const char *key)
+{
+        if (action >= 0 && action != ACTION_FORWARD && action != ACTION_SYSTEMD)
+                parser_report(p, LOCATE_KEY,
+                              "\"%s\" is only valid with \"action\": \"forward\" or \"systemd\"", key);
+}
+
+static void systemd_only(struct parser *p, int action, const char *key)
+{
+        if (action >= 0 && action != ACTION_SYSTEMD)
+                parser_report(p, LOCATE_KEY, "\"%s\" is only valid with \"action\": \"systemd\"", key);
+}
+
 static void parse_route(struct parser *p, struct json_object *o, struct route *r)
 {
         struct json_object *v;
@@ -474,11 +534,8 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
         }
 
         if (parser_enter(p, o, "action", &v)) {
-                if (json_object_is_type(v, json_type_string) &&
-                    strcmp(json_object_get_string(v), "systemd") == 0)
-                        parser_report(p, LOCATE_VALUE, "action systemd is not supported yet");
-                else if (parser_get_enum(p, v, "action", values_action_names,
-                                         ARRAY_SIZE(values_action_names), &i) >= 0)
+                if (parser_get_enum(p, v, "action", values_action_names, ARRAY_SIZE(values_action_names),
+                                    &i) >= 0)
                         action = (int) i;
                 parser_leave(p);
         } else
@@ -488,12 +545,22 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
                 r->action = (enum route_action) action;
 
         if (parser_enter(p, o, "address", &v)) {
-                forward_only(p, action, "address");
+                handing_only(p, action, "address");
                 parse_address(p, v, r);
+                if (action == ACTION_SYSTEMD && r->address && r->address[0] != '/')
+                        parser_report(p, LOCATE_VALUE, "systemd-coredump listens at a path, got %s",
+                                      QUOTE(r->address));
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "where", &v)) {
+                systemd_only(p, action, "where");
+                if (parser_get_enum(p, v, "where", values_where_names, ARRAY_SIZE(values_where_names), &i) >=
+                    0)
+                        r->where = (enum systemd_where) i;
                 parser_leave(p);
         }
         if (parser_enter(p, o, "fallback", &v)) {
-                forward_only(p, action, "fallback");
+                handing_only(p, action, "fallback");
                 if (parser_get_enum(p, v, "fallback", values_fallback_names,
                                     ARRAY_SIZE(values_fallback_names), &i) >= 0)
                         r->fallback = i == 0 ? ACTION_STORE : ACTION_REJECT;
@@ -524,6 +591,8 @@ static void parse_route(struct parser *p, struct json_object *o, struct route *r
 
         if (action == ACTION_FORWARD && !r->address)
                 (void) parser_set_string(p, &r->address, CONFIG_DEFAULT_ADDRESS);
+        if (action == ACTION_SYSTEMD && !r->address)
+                (void) parser_set_string(p, &r->address, CONFIG_DEFAULT_SYSTEMD_ADDRESS);
 }
 
 struct named_route {

@@ -33,6 +33,7 @@ enum route_action {
         ACTION_FORWARD,
         ACTION_STORE,
         ACTION_REJECT,
+        ACTION_SYSTEMD, /* hand to systemd-coredump's socket, on the host or in the container */
         _ACTION_MAX,
 };
 const char *action_to_string(enum route_action a);
@@ -46,6 +47,13 @@ enum listen_protocol {
 };
 /* "request", "plain", "pipe", "auto"; NULL when out of range. */
 const char *protocol_to_string(enum listen_protocol p);
+
+/* Whose systemd-coredump a "systemd" route hands dumps to. */
+enum systemd_where {
+        SYSTEMD_WHERE_HOST,      /* the host's: ids as the host sees the task */
+        SYSTEMD_WHERE_CONTAINER, /* the one in the task's own root: ids as its namespaces see it */
+        _SYSTEMD_WHERE_MAX,
+};
 
 enum trust_mode {
         TRUST_POD,       /* the listener is in the task's container or, for Kubernetes, its pod */
@@ -106,11 +114,14 @@ struct route {
         char *name;
         struct route_match match;
         enum route_action action;
-        enum route_action fallback; /* forward only: store (default) or reject */
-        char *address;              /* forward only: "@name" or "/path"; default "@coredump-collector" */
-        enum trust_mode trust;      /* forward only; default TRUST_POD */
-        bool pass_pidfd;            /* forward only; default false */
-        bool expose_host;           /* forward only; default false */
+        enum route_action fallback; /* forward and systemd: store (default) or reject */
+        /* forward: "@name" or "/path", default "@coredump-collector"; systemd: "/path", default
+           CONFIG_DEFAULT_SYSTEMD_ADDRESS */
+        char *address;
+        enum systemd_where where;              /* systemd only; default SYSTEMD_WHERE_HOST */
+        enum trust_mode trust;                 /* forward only; default TRUST_POD */
+        bool pass_pidfd;                       /* forward only; default false */
+        bool expose_host;                      /* forward only; default false */
         enum collector_uid_mode collector_uid; /* forward only; default COLLECTOR_UID_TASK */
         uint32_t *collector_uids;              /* forward only: host uids also accepted; NULL none */
         size_t n_collector_uids;
@@ -154,10 +165,25 @@ struct names_config {
 #define CONFIG_DEFAULT_PER_CONTAINER_CONCURRENT 8
 
 /* Fixed by interface.md, whatever the build prefix. */
-#define CONFIG_DEFAULT_PATH    "/etc/coredump-proxy/config.json"
-#define CONFIG_DEFAULT_LISTEN  "/run/coredump-proxy/kernel.sock"
-#define CONFIG_DEFAULT_STORE   "/var/lib/coredump-proxy"
-#define CONFIG_DEFAULT_ADDRESS "@coredump-collector"
+#define CONFIG_DEFAULT_PATH            "/etc/coredump-proxy/config.json"
+#define CONFIG_DEFAULT_LISTEN          "/run/coredump-proxy/kernel.sock"
+#define CONFIG_DEFAULT_STORE           "/var/lib/coredump-proxy"
+#define CONFIG_DEFAULT_ADDRESS         "@coredump-collector"
+#define CONFIG_DEFAULT_SYSTEMD_ADDRESS "/run/systemd/coredump"
+/* zstd's own default level: about the speed of a disk, a core in a fraction of its size. */
+#define CONFIG_DEFAULT_COMPRESS 3
+#define CONFIG_COMPRESS_MAX     19
+
+/* The host store's upload hook (store.exec): a command run for every dump it keeps. */
+struct store_exec {
+        char *command; /* NULL: none */
+        usec_t timeout;
+        unsigned max_concurrent;
+        bool remove;
+};
+#define CONFIG_DEFAULT_EXEC_TIMEOUT (60 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_EXEC_MAX     2
+#define CONFIG_EXEC_MAX             64
 
 struct config {
         char *source; /* the file it came from, or "(embedded default)" */
@@ -167,6 +193,8 @@ struct config {
         char *store_directory;
         struct size_limit store_max_use;
         struct size_limit store_keep_free;
+        int store_compress; /* zstd level of <id>.core.zst; 0: uncompressed <id>.core */
+        struct store_exec store_exec;
         struct limits limits;
         struct names_config names;
         struct route *routes;

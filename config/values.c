@@ -27,6 +27,12 @@ const char *const values_action_names[_ACTION_MAX] = {
         [ACTION_FORWARD] = "forward",
         [ACTION_STORE] = "store",
         [ACTION_REJECT] = "reject",
+        [ACTION_SYSTEMD] = "systemd",
+};
+
+const char *const values_where_names[_SYSTEMD_WHERE_MAX] = {
+        [SYSTEMD_WHERE_HOST] = "host",
+        [SYSTEMD_WHERE_CONTAINER] = "container",
 };
 
 const char *const values_protocol_names[_PROTOCOL_MAX] = {

@@ -12,6 +12,7 @@
 
 extern const char *const values_runtime_names[_RUNTIME_MAX];
 extern const char *const values_action_names[_ACTION_MAX];
+extern const char *const values_where_names[_SYSTEMD_WHERE_MAX];
 extern const char *const values_protocol_names[_PROTOCOL_MAX];
 extern const char *const values_trust_names[TRUST_CONTAINER + 1];
 extern const char *const values_collector_uid_names[_COLLECTOR_UID_MAX];

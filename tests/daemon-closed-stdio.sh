@@ -31,7 +31,7 @@ done
 
 out=$("$T_HELPERS/cdp-crasher" --name closed-stdout --size 1048576)
 t_is "$(t_kv -t "$out" coredump)" 1 "a crash is served"
-t_ok "and stored" t_wait_for 10 bash -c "ls '$d'/store/*.core >/dev/null 2>&1"
+t_ok "and stored, compressed by default" t_wait_for 10 bash -c "ls '$d'/store/*.core.zst >/dev/null 2>&1"
 t_ok "its event went to stdout (/dev/null), not into a file the daemon opened" \
 	bash -c "! grep -rqs '\"event\":\"coredump\"' '$d'"
 t_is "$(stat -c %s "$d/kernel.sock.lock")" 0 "the lock file is empty"
@@ -39,7 +39,7 @@ t_ok "SIGTERM: a clean stop" t_proxy_stop
 
 # The collector: all three closed.
 mkdir "$d/ct"
-"$T_COLLECTOR" --dir "$d/ct" --address "@cdp-closed-stdio-$$" 0<&- 1>&- 2>&- &
+"$T_COLLECTOR" --compress 0 --dir "$d/ct" --address "@cdp-closed-stdio-$$" 0<&- 1>&- 2>&- &
 cpid=$!
 t_track_pid "$cpid"
 t_ok "the collector starts with every standard stream closed" \

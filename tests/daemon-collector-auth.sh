@@ -42,19 +42,19 @@ collector() {
 	own-pidns)
 		nsenter -t "$POD_HOLDER" -n -- unshare --pid --fork --mount --mount-proc \
 			sh -c 'echo 0 > "$1/cgroup.procs" && shift && exec "$@"' c "$SIDE_CG" \
-			"$T_COLLECTOR" --dir "$dir" "$@" 2>"$dir.log" &
+			"$T_COLLECTOR" --compress 0 --dir "$dir" "$@" 2>"$dir.log" &
 		;;
-	pod-pidns) t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --dir "$dir" "$@" 2>"$dir.log" & ;;
+	pod-pidns) t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --compress 0 --dir "$dir" "$@" 2>"$dir.log" & ;;
 	host-pidns)
 		nsenter -t "$POD_HOLDER" -n -- sh -c 'echo 0 > "$1/cgroup.procs" && shift && exec "$@"' c \
-			"$SIDE_CG" "$T_COLLECTOR" --dir "$dir" "$@" 2>"$dir.log" &
+			"$SIDE_CG" "$T_COLLECTOR" --compress 0 --dir "$dir" "$@" 2>"$dir.log" &
 		;;
 	esac
 	t_track_pid $!
 	t_wait_for 10 grep -qs "listening on" "$dir.log"
 }
 
-collector_pid() { pgrep -n -f "^$T_COLLECTOR --dir $1"; }
+collector_pid() { pgrep -n -f "^$T_COLLECTOR --compress 0 --dir $1"; }
 
 # in_pod CG CMD...: CMD in the pod's namespaces, cgroup CG.
 in_pod() { t_container_run "$POD_HOLDER" "$@"; }

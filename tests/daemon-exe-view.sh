@@ -37,7 +37,7 @@ t_container_start "$cg"
 holder=$T_HOLDER
 nsenter -t "$holder" -m -- mount --bind /usr "$root/usr"
 mkdir -p "$d/ct"
-t_container_run "$holder" "$cg" "$T_COLLECTOR" --dir "$d/ct" 2>"$d/ct.log" &
+t_container_run "$holder" "$cg" "$T_COLLECTOR" --compress 0 --dir "$d/ct" 2>"$d/ct.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/ct.log"
 

@@ -22,7 +22,7 @@ ln -s usr/bin "$root/bin"
 ln -s "$d/host/collector.sock" "$root/run/escape.sock"
 
 # A host process listening at the host path the symlink names.
-"$T_COLLECTOR" --dir "$d/host-dumps" --address "$d/host/collector.sock" 2>"$d/host.log" &
+"$T_COLLECTOR" --compress 0 --dir "$d/host-dumps" --address "$d/host/collector.sock" 2>"$d/host.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/host.log"
 
@@ -46,7 +46,7 @@ t_is "$(ls "$d/host-dumps" | wc -l)" 0 "the host listener received nothing"
 t_ok "it was not even connected to" bash -c "! grep -q 'malformed\|no dump\|reading the request' '$d/host.log'"
 
 # The same resolution finds a collector that listens inside the root.
-in_root /build/coredump-collector --dir /dumps --address /run/collector.sock 2>"$d/inner.log" &
+in_root /build/coredump-collector --compress 0 --dir /dumps --address /run/collector.sock 2>"$d/inner.log" &
 t_track_pid $!
 t_ok "a collector runs inside the root (no /proc there)" t_wait_for 10 grep -qs "listening on" "$d/inner.log"
 t_proxy_config "$d" request '[{"name":"inside","match":{"container":true},"action":"forward","address":"/run/collector.sock"}]'

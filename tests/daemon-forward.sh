@@ -34,7 +34,7 @@ start_collector() {
 	local cg=$1 dir=$2
 	shift 2
 	mkdir -p "$dir"
-	t_container_run "$POD_HOLDER" "$cg" "$T_COLLECTOR" --dir "$dir" "$@" 2>"$dir.log" &
+	t_container_run "$POD_HOLDER" "$cg" "$T_COLLECTOR" --compress 0 --dir "$dir" "$@" 2>"$dir.log" &
 	t_track_pid $!
 	t_wait_for 10 grep -qs "listening on" "$dir.log"
 }
@@ -109,7 +109,7 @@ make_pod
 container_cg && app_cg=$T_CG
 # A host process (cgroup root) that enters the pod's network namespace and listens there.
 mkdir -p "$d/intruder"
-nsenter -t "$POD_HOLDER" -n -- "$T_COLLECTOR" --dir "$d/intruder" 2>"$d/intruder.log" &
+nsenter -t "$POD_HOLDER" -n -- "$T_COLLECTOR" --compress 0 --dir "$d/intruder" 2>"$d/intruder.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/intruder.log"
 crash "$app_cg" untrusted

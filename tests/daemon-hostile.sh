@@ -71,7 +71,7 @@ t_ok "stalled collector: it did get the dump fd" grep -q "fds=1" "$d/collector-s
 # ---- a stopped collector ---------------------------------------------------------------
 new_pod
 mkdir -p "$d/stopped"
-t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --dir "$d/stopped" 2>"$d/stopped.log" &
+t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --compress 0 --dir "$d/stopped" 2>"$d/stopped.log" &
 t_track_pid $!
 t_wait_for 10 grep -q "listening on" "$d/stopped.log"
 collector_pid=$(pgrep -n -x coredump-collec)
@@ -103,7 +103,7 @@ t_ok "hang-up: the task was released at once (took $secs s)" t_lt "$secs" 2
 # ---- a crash loop: five crashes, three per minute --------------------------------------
 new_pod
 mkdir -p "$d/loop"
-t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --dir "$d/loop" 2>"$d/loop.log" &
+t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --compress 0 --dir "$d/loop" 2>"$d/loop.log" &
 t_track_pid $!
 t_wait_for 10 grep -q "listening on" "$d/loop.log"
 for i in 1 2 3 4 5; do
@@ -141,7 +141,7 @@ t_proxy_config "$d" request '[{"name":"containers","match":{"container":true},"a
 t_ok "daemon starts (storm)" t_proxy_start "$d"
 new_pod
 mkdir -p "$d/storm"
-t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --dir "$d/storm" 2>"$d/storm.log" &
+t_container_run "$POD_HOLDER" "$SIDE_CG" "$T_COLLECTOR" --compress 0 --dir "$d/storm" 2>"$d/storm.log" &
 t_track_pid $!
 t_wait_for 10 grep -q "listening on" "$d/storm.log"
 export POD_HOLDER APP_CG T_HELPERS

@@ -60,7 +60,7 @@ hn_cg=$T_CG
 t_container_start "$hn_cg" --pid --mount --fork --mount-proc
 hn_holder=$T_HOLDER
 mkdir -p "$d/hostnet"
-t_container_run "$hn_holder" "$hn_cg" "$T_COLLECTOR" --dir "$d/hostnet" --address "$addr" 2>"$d/hostnet.log" &
+t_container_run "$hn_holder" "$hn_cg" "$T_COLLECTOR" --compress 0 --dir "$d/hostnet" --address "$addr" 2>"$d/hostnet.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/hostnet.log"
 
@@ -78,7 +78,7 @@ ct_cg=$T_CG
 t_container_start "$ct_cg"
 ct_holder=$T_HOLDER
 mkdir -p "$d/own"
-t_container_run "$ct_holder" "$ct_cg" "$T_COLLECTOR" --dir "$d/own" --address "$addr" 2>"$d/own.log" &
+t_container_run "$ct_holder" "$ct_cg" "$T_COLLECTOR" --compress 0 --dir "$d/own" --address "$addr" 2>"$d/own.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/own.log"
 out=$(t_container_run "$ct_holder" "$ct_cg" "$T_HELPERS/cdp-crasher" --name ownnet-crash)

@@ -74,7 +74,7 @@ ct_id=${ct_id%.scope}
 t_container_start "$ct_cg"
 ct=$T_HOLDER
 mkdir -p "$d/ct"
-t_container_run "$ct" "$ct_cg" "$T_COLLECTOR" --dir "$d/ct" --accept-pipe 2>"$d/ct.log" &
+t_container_run "$ct" "$ct_cg" "$T_COLLECTOR" --compress 0 --dir "$d/ct" --accept-pipe 2>"$d/ct.log" &
 t_track_pid $!
 t_ok "a collector listens in the container" t_wait_for 10 grep -qs "listening on" "$d/ct.log"
 out=$(t_container_run "$ct" "$ct_cg" "$T_HELPERS/cdp-crasher" --name ct-pipe --size 2097152)
@@ -133,7 +133,7 @@ hn_cg=$T_CG
 t_container_start "$hn_cg" --pid --mount --fork --mount-proc
 hn=$T_HOLDER
 mkdir -p "$d/hostnet"
-t_container_run "$hn" "$hn_cg" "$T_COLLECTOR" --dir "$d/hostnet" --accept-pipe --address @cdp-pipe-hostnet-$$ 2>"$d/hostnet.log" &
+t_container_run "$hn" "$hn_cg" "$T_COLLECTOR" --compress 0 --dir "$d/hostnet" --accept-pipe --address @cdp-pipe-hostnet-$$ 2>"$d/hostnet.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/hostnet.log"
 t_container_run "$hn" "$hn_cg" "$T_HELPERS/cdp-crasher" --name hostnet-pipe >/dev/null

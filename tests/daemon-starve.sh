@@ -51,7 +51,7 @@ t_diag "greedy container: $(grep -c '^dump=' "$d/stall.out") dumps handed to its
 # ---- another container's crash is delivered -------------------------------------------------------
 new_container
 mkdir -p "$d/good"
-t_container_run "$HOLDER" "$CG" "$T_COLLECTOR" --dir "$d/good" 2>"$d/good.log" &
+t_container_run "$HOLDER" "$CG" "$T_COLLECTOR" --compress 0 --dir "$d/good" 2>"$d/good.log" &
 t_track_pid $!
 t_wait_for 10 grep -q "listening on" "$d/good.log"
 start=$EPOCHREALTIME

@@ -52,7 +52,7 @@ attacker_listen() {
 	local cg=$1 holder=$2 dir=$3
 	mkdir -p "$dir" && chown "$U:$U" "$dir"
 	nsenter -t "$holder" -n -- sh -c 'echo 0 > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" \
-		setpriv --reuid="$U" --regid="$U" --clear-groups "$T_COLLECTOR" --dir "$dir" 2>"$dir.log" &
+		setpriv --reuid="$U" --regid="$U" --clear-groups "$T_COLLECTOR" --compress 0 --dir "$dir" 2>"$dir.log" &
 	ATTACKER=$!
 	t_track_pid "$ATTACKER"
 	t_wait_for 10 grep -qs "listening on" "$dir.log"
@@ -85,7 +85,7 @@ t_is "$(ls "$d/stolen" | wc -l)" 0 "the forged listener got nothing"
 # The victim's own collector is trusted (and the refusal above was not of forwarding as such).
 kill "$ATTACKER" && wait "$ATTACKER" 2>/dev/null
 mkdir -p "$d/own"
-t_container_run "$v_holder" "$v_cg" "$T_COLLECTOR" --dir "$d/own" 2>"$d/own.log" &
+t_container_run "$v_holder" "$v_cg" "$T_COLLECTOR" --compress 0 --dir "$d/own" 2>"$d/own.log" &
 t_track_pid $!
 t_wait_for 10 grep -qs "listening on" "$d/own.log"
 out=$(t_container_run "$v_holder" "$v_cg" "$d/crasher" --name victim-own)

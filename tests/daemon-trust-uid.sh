@@ -30,7 +30,7 @@ holder=$T_HOLDER
 listen_as() {
 	mkdir -p "$2" && chown "$1:$1" "$2"
 	t_container_run "$holder" "$cg" setpriv --reuid="$1" --regid="$1" --clear-groups \
-		"$T_COLLECTOR" --dir "$2" 2>"$2.log" &
+		"$T_COLLECTOR" --compress 0 --dir "$2" 2>"$2.log" &
 	LISTENER=$!
 	t_track_pid "$LISTENER"
 	t_wait_for 10 grep -qs "listening on" "$2.log"

@@ -43,8 +43,9 @@ static void check_config(const struct config *c)
 
                 CHECK(r->name && r->name[0]);
                 CHECK((unsigned) r->action < _ACTION_MAX);
-                /* a forward route always knows where to go; no other route has an address */
-                CHECK((r->action == ACTION_FORWARD) == !!r->address);
+                /* a forward or systemd route always knows where to go; no other route has an address */
+                CHECK((r->action == ACTION_FORWARD || r->action == ACTION_SYSTEMD) == !!r->address);
+                CHECK(r->action != ACTION_SYSTEMD || r->address[0] == '/');
                 CHECK(r->match.n_uids == 0 || r->match.uids);
         }
 }

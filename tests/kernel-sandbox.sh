@@ -109,7 +109,7 @@ start_collector() {
 	# umask 022: a socket path the collector binds is not writable by others.
 	{
 		umask 022
-		t_container_run "$holder" "$cg" "${runner[@]}" "$T_COLLECTOR" --dir "$dir" "$@"
+		t_container_run "$holder" "$cg" "${runner[@]}" "$T_COLLECTOR" --compress 0 --dir "$dir" "$@"
 	} 2>"$dir.log" &
 	bg=$!
 	t_track_pid "$bg"
@@ -239,7 +239,7 @@ cat >"$d/config.json" <<JSON
 {
   "listen": { "path": "$d/kernel.sock", "protocol": "request" },
   "events": "$d/events.jsonl",
-  "store": { "directory": "$d/store" },
+  "store": { "directory": "$d/store", "compress": 0 },
   "routes": [ $many {"name":"reloaded","match":{},"action":"store"} ]
 }
 JSON

@@ -399,14 +399,16 @@ t_test_server() { # t_test_server DIR ARGS...
 # ---- the daemon ------------------------------------------------------------
 
 # t_proxy_config DIR PROTOCOL ROUTES-JSON [EXTRA-TOP-LEVEL-JSON]: writes
-# DIR/config.json with the socket, events and store inside DIR.
+# DIR/config.json with the socket, events and store inside DIR. The store
+# keeps raw <id>.core files (most tests look into the core) unless
+# T_STORE_COMPRESS gives a zstd level.
 t_proxy_config() {
 	local dir=$1 protocol=$2 routes=$3 extra=${4:-}
 	cat >"$dir/config.json" <<JSON
 {
   "listen": { "path": "$dir/kernel.sock", "protocol": "$protocol" },
   "events": "$dir/events.jsonl",
-  "store": { "directory": "$dir/store" },
+  "store": { "directory": "$dir/store", "compress": ${T_STORE_COMPRESS:-0} },
   ${extra:+$extra,}
   "routes": $routes
 }

@@ -219,6 +219,61 @@ static void test_full(void)
         ok(!c->routes[3].address, "full: store route has no address");
 }
 
+/* "systemd": the host's socket by default, or one in the container's root; fallback as for forward. */
+static void test_systemd(void)
+{
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors e = {};
+        const char *text = "{\"routes\":[{\"name\":\"h\",\"action\":\"systemd\"},"
+                           "{\"name\":\"c\",\"action\":\"systemd\",\"where\":\"container\","
+                           "\"address\":\"/run/sd.sock\",\"fallback\":\"reject\"}]}";
+
+        is_int(load(text, &c, &e), 0, "systemd: loads");
+        dump_errors(&e);
+        config_errors_clear(&e);
+        if (!c || c->n_routes != 2)
+                return;
+        is_int(c->routes[0].action, ACTION_SYSTEMD, "systemd: action");
+        is_int(c->routes[0].where, SYSTEMD_WHERE_HOST, "systemd: host by default");
+        is_str(c->routes[0].address, CONFIG_DEFAULT_SYSTEMD_ADDRESS,
+               "systemd: systemd's own socket by default");
+        is_int(c->routes[0].fallback, ACTION_STORE, "systemd: falls back to the store by default");
+        is_int(c->routes[1].where, SYSTEMD_WHERE_CONTAINER, "systemd: in the container");
+        is_str(c->routes[1].address, "/run/sd.sock", "systemd: address");
+        is_int(c->routes[1].fallback, ACTION_REJECT, "systemd: fallback reject");
+        is_str(action_to_string(ACTION_SYSTEMD), "systemd", "action systemd");
+}
+
+/* store.compress (on by default) and store.exec. */
+static void test_store_extras(void)
+{
+        _cleanup_(config_freep) struct config *c = NULL, *d = NULL;
+        struct config_errors e = {};
+
+        is_int(load("{}", &c, &e), 0, "store extras: defaults load");
+        if (c) {
+                is_int(c->store_compress, CONFIG_DEFAULT_COMPRESS, "store: compressed by default");
+                ok(!c->store_exec.command, "store: no exec by default");
+        }
+        is_int(load("{\"store\":{\"compress\":0,\"exec\":{\"command\":\"upload.sh\",\"timeout\":\"5s\","
+                    "\"max_concurrent\":4,\"remove\":true}}}",
+                    &d, &e),
+               0, "store extras: set");
+        dump_errors(&e);
+        config_errors_clear(&e);
+        if (d) {
+                is_int(d->store_compress, 0, "store: compress 0");
+                is_str(d->store_exec.command, "upload.sh", "store.exec: command");
+                ok(d->store_exec.timeout == 5 * USEC_PER_SEC, "store.exec: timeout");
+                is_int(d->store_exec.max_concurrent, 4, "store.exec: max_concurrent");
+                ok(d->store_exec.remove, "store.exec: remove");
+        }
+        one_error("compress out of range", "{\"store\":{\"compress\":20}}",
+                  "t.json:1:22: store.compress: ", "out of range");
+        one_error("exec without command", "{\"store\":{\"exec\":{\"remove\":true}}}",
+                  "t.json:1:18: store.exec: ", "missing required key \"command\"");
+}
+
 static void test_errors(void)
 {
         /* Unknown keys: at the key itself, with the allowed ones listed. */
@@ -262,9 +317,19 @@ static void test_errors(void)
                   "unknown protocol \"requests\" (expected one of: request, plain, pipe, auto)");
         one_error("bad action", "{\"routes\":[{\"name\":\"a\",\"action\":\"drop\"}]}",
                   "t.json:1:33: routes[0].action: ",
-                  "unknown action \"drop\" (expected one of: forward, store, reject)");
-        one_error("systemd action", "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\"}]}",
-                  "t.json:1:33: routes[0].action: ", "action systemd is not supported yet");
+                  "unknown action \"drop\" (expected one of: forward, store, reject, systemd)");
+        one_error("systemd address not a path",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"address\":\"@sd\"}]}",
+                  "t.json:1:53: routes[0].address: ", "systemd-coredump listens at a path");
+        one_error("where on a forward route",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"forward\",\"where\":\"host\"}]}",
+                  "t.json:1:43: routes[0].where: ", "only valid with \"action\": \"systemd\"");
+        one_error("bad where", "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"where\":\"pod\"}]}",
+                  "t.json:1:51: routes[0].where: ",
+                  "unknown where \"pod\" (expected one of: host, container)");
+        one_error("trust on a systemd route",
+                  "{\"routes\":[{\"name\":\"a\",\"action\":\"systemd\",\"pass_pidfd\":true}]}",
+                  "t.json:1:43: routes[0].pass_pidfd: ", "only valid with \"action\": \"forward\"");
         one_error("bad trust", "{\"routes\":[{\"name\":\"a\",\"action\":\"forward\",\"trust\":\"node\"}]}",
                   "t.json:1:51: routes[0].trust: ",
                   "unknown trust \"node\" (expected one of: pod, container)");
@@ -858,6 +923,8 @@ int main(void)
         test_absent_keys();
         test_full();
         test_errors();
+        test_systemd();
+        test_store_extras();
         test_collector_uid_errors();
         test_many_errors();
         test_error_cap();

@@ -25,8 +25,11 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
+#include "proxy/store/compress.h"
 #include "proxy/store/store.h"
 #include "tests/tap.h"
+
+#include <zstd.h>
 
 #define KiB ((uint64_t) 1024)
 #define MiB (1024 * KiB)
@@ -389,6 +392,115 @@ static void test_complete(const char *fs)
            "and leaves neither core, metadata nor temporary files");
         is_int(store_usage(s, &bytes, &files), 0, "store_usage");
         is_int(files, 2, "the failed dump is not counted");
+}
+
+/* A .zst file decompressed: exactly len bytes of the pattern, and a complete frame (the checksum held). */
+static bool check_zst_pattern(const char *path, uint64_t len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        static uint8_t in[64 * 1024], out[256 * 1024];
+        ZSTD_DCtx *dctx = ZSTD_createDCtx();
+        uint64_t off = 0;
+        size_t left = 1;
+        bool good = fd >= 0 && dctx;
+
+        while (good) {
+                ssize_t k = read(fd, in, sizeof(in));
+                if (k <= 0) {
+                        good = k == 0 && left == 0;
+                        break;
+                }
+                ZSTD_inBuffer ib = { in, (size_t) k, 0 };
+                while (good && ib.pos < ib.size) {
+                        ZSTD_outBuffer ob = { out, sizeof(out), 0 };
+                        left = ZSTD_decompressStream(dctx, &ob, &ib);
+                        if (ZSTD_isError(left)) {
+                                printf("# %s: %s\n", path, ZSTD_getErrorName(left));
+                                good = false;
+                        }
+                        for (size_t i = 0; good && i < ob.pos; i++)
+                                good = out[i] == pattern(off + i);
+                        off += ob.pos;
+                }
+        }
+        ZSTD_freeDCtx(dctx);
+        if (good && off != len)
+                printf("# %s: %" PRIu64 " bytes, want %" PRIu64 "\n", path, off, len);
+        return good && off == len;
+}
+
+/* Compressed while it arrives: <id>.core.zst, the stream exactly, quotas in compressed bytes. */
+static void test_compress(const char *fs)
+{
+        _cleanup_free_ char *dir = join(fs, "z"), *keep = join(fs, "zkeep"), *off = join(fs, "zoff");
+        _cleanup_free_ char *want_core = NULL, *zst = NULL;
+        _cleanup_store_ struct dump_store *s = NULL, *k = NULL, *o = NULL;
+        struct store_options opt = opts(STORE_ROTATE, 0, false, 0, false, 0);
+        struct store_result res = {};
+        struct meta_seen m = {};
+        struct feeder f = {};
+        uint64_t len = 9 * MiB + 123, bytes = 0;
+        int src;
+
+        opt.compress_level = STORE_COMPRESS_LEVEL_DEFAULT;
+        opt.compressor = store_compress_copy;
+        is_int(store_open(dir, &opt, &s), 0, "compress: store opened");
+        src = feed_start(&f, len, false);
+        is_int(write_one(s, "z1", src, 0, USEC_INFINITY, meta_cb, &m, &res), 0, "compress: written");
+        feed_finish(&f, src);
+        want_core = join(dir, "z1.core.zst");
+        is_str(res.core_path, want_core, "compress: <id>.core.zst");
+        ok(res.compressed, "compress: said so");
+        is_int(res.cut, STORE_COMPLETE, "compress: complete");
+        is_int(res.bytes, len, "compress: bytes counts the core, uncompressed");
+        is_int(m.bytes, len, "compress: the metadata sees the uncompressed size");
+        is_int(res.stored_bytes, size_of(dir, "z1.core.zst"), "compress: stored_bytes is the file's size");
+        ok(res.stored_bytes < len / 10, "compress: a compressible core takes a fraction (%" PRIu64 " bytes)",
+           res.stored_bytes);
+        ok(check_zst_pattern(want_core, len), "compress: it decompresses to exactly the stream");
+        ok(!exists(dir, "z1.core"), "compress: no uncompressed core beside it");
+        is_int(store_usage(s, &bytes, NULL), 0, "compress: store_usage");
+        is_int(bytes, res.stored_bytes + (uint64_t) size_of(dir, "z1.json"),
+               "compress: usage counts the file");
+        store_result_done(&res);
+        is_int(dump(s, "z1", 10, 0, &res), -EEXIST, "compress: an id already kept compressed is refused");
+
+        /* max_bytes counts the core's bytes, and the frame still ends. */
+        src = feed_start(&f, 3 * MiB, false);
+        is_int(write_one(s, "z2", src, MiB, USEC_INFINITY, meta_cb, NULL, &res), 0,
+               "compress: max_bytes written");
+        feed_finish(&f, src);
+        is_int(res.cut, STORE_CUT_MAX, "compress: cut at max_bytes");
+        is_int(res.bytes, MiB, "compress: max_bytes of the core");
+        zst = join(dir, "z2.core.zst");
+        ok(check_zst_pattern(zst, MiB), "compress: a cut core still decompresses, to its first max_bytes");
+        store_result_done(&res);
+
+        /* The quota counts what is on disk: 8 MiB of core in a 2 MiB store. */
+        opt = opts(STORE_KEEP, 2 * MiB, false, 0, false, 0);
+        opt.compress_level = 1;
+        opt.compressor = store_compress_copy;
+        is_int(store_open(keep, &opt, &k), 0, "compress quota: store opened");
+        is_int(dump(k, "big", 8 * MiB, 0, &res), 0, "compress quota: written");
+        is_int(res.cut, STORE_COMPLETE, "compress quota: 8 MiB of core fit 2 MiB compressed, whole");
+        is_int(res.bytes, 8 * MiB, "compress quota: every byte");
+        store_result_done(&res);
+        /* A fresh scan (a restart) finds and counts the .zst. */
+        store_unref(TAKE_PTR(k));
+        is_int(store_open(keep, &opt, &k), 0, "compress quota: reopened");
+        is_int(store_usage(k, &bytes, NULL), 0, "compress quota: store_usage after a rescan");
+        is_int(bytes, (uint64_t) size_of(keep, "big.core.zst") + (uint64_t) size_of(keep, "big.json"),
+               "compress quota: a rescan counts the .zst and its metadata");
+
+        /* Level 0: the splice path, <id>.core. */
+        opt = opts(STORE_ROTATE, 0, false, 0, false, 0);
+        opt.compressor = store_compress_copy;
+        is_int(store_open(off, &opt, &o), 0, "compress off: store opened");
+        is_int(dump(o, "raw", 100 * KiB, 0, &res), 0, "compress off: written");
+        ok(!res.compressed && exists(off, "raw.core") && !exists(off, "raw.core.zst"),
+           "compress off: level 0 keeps <id>.core");
+        is_int(res.stored_bytes, 100 * KiB, "compress off: stored_bytes is bytes");
+        store_result_done(&res);
 }
 
 static void test_cuts(const char *fs)
@@ -843,6 +955,7 @@ int main(void)
                 return tap_done();
         }
         test_complete(fs);
+        test_compress(fs);
         test_cuts(fs);
         test_rotate(fs);
         test_keep(fs);

@@ -42,8 +42,8 @@
  * symlinks cannot leave the container, and connected to through
  * /proc/self/fd: no chroot, no setns into its mount namespace, no exec.
  */
-static int resolve_path_address(struct dump *d, const char *path, int *ret_fd, struct sockaddr_un *ret_sa,
-                                socklen_t *ret_len)
+int forward_resolve_path(struct dump *d, const char *path, int *ret_fd, struct sockaddr_un *ret_sa,
+                         socklen_t *ret_len)
 {
         _cleanup_close_ int root = -EBADF, sock = -EBADF;
         struct open_how how = {
@@ -88,7 +88,7 @@ static int connect_collector(struct dump *d, int sock, usec_t deadline)
         int r;
 
         if (d->collector_address[0] == '/')
-                r = resolve_path_address(d, d->collector_address, &path_fd, &sa, &len);
+                r = forward_resolve_path(d, d->collector_address, &path_fd, &sa, &len);
         else
                 r = netns_sockaddr_un(d->collector_address, &sa, &len);
         if (r < 0)

@@ -23,6 +23,8 @@ static int store_metadata(void *userdata, const struct store_result *res, char *
         d->record.kept = true;
         d->record.bytes = res->bytes;
         d->record.cut = res->cut == STORE_COMPLETE ? NULL : store_cut_to_string(res->cut);
+        d->record.compression = res->compressed ? "zstd" : "none";
+        d->record.stored_bytes = res->stored_bytes;
         memcpy(d->core_cmdline, res->cmdline, sizeof(d->core_cmdline));
         d->record.cmdline = d->core_cmdline[0] ? d->core_cmdline : NULL;
         return describe_metadata(d, OUTCOME_STORED, m->reason, ret, ret_len);

@@ -192,9 +192,10 @@ static const char *const group_keeper[] = {
         "waitid",     "geteuid", "readlink", "getdents64",
 };
 
-/* The collector unlinks its path socket on the way out. */
+/* The collector unlinks its path socket on the way out, and reaps its upload runner (--exec). */
 static const char *const group_collector_files[] = {
         "unlink",
+        "wait4",
 };
 
 #ifdef CDP_SANITIZERS

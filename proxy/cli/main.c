@@ -6,6 +6,7 @@
  * coredump-proxy install-pattern [--config FILE]
  * coredump-proxy restore-pattern [--config FILE]
  * coredump-proxy status [--config FILE]
+ * coredump-proxy list|info ID [--config FILE | --dir DIR] [--json]
  */
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "proxy/daemon/daemon.h"
 #include "proxy/base/log.h"
 #include "proxy/base/stdfds.h"
+#include "proxy/cli/dumps.h"
 #include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
 #include "proxy/daemon/state.h"
@@ -58,6 +60,8 @@ static void help(void)
                "daemon)\n"
                "  restore-pattern     put back the pattern saved by install-pattern or a killed daemon\n"
                "  status              JSON from the running daemon: config, counters, dumps in flight\n"
+               "  list [--dir DIR] [--json]     the dumps kept in the host store (or a collector's DIR)\n"
+               "  info ID [--dir DIR] [--json]  one kept dump's metadata and file\n"
                "  metrics --listen ADDR:PORT\n"
                "                      Prometheus text on /metrics (and /healthz, /readyz) from the\n"
                "                      daemon's counters; runs unprivileged beside it\n",
@@ -210,6 +214,9 @@ int main(int argc, char **argv)
         /* Before any file is opened: a closed stdout must not become the lock file. */
         if (stdfds_ensure() < 0)
                 return EXIT_FAILURE;
+        /* Reading kept dumps has options of its own: the verb comes first. */
+        if (argc > 1 && (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "info") == 0))
+                return dumps_main(argc - 1, argv + 1);
 
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0) {
                 switch (c) {

@@ -23,6 +23,7 @@ struct collector {
         pthread_mutex_t lock;
         pthread_cond_t done;
         unsigned dumping; /* guarded by lock: sessions writing a dump */
+        int upload_fd;    /* the upload hook's runner (--exec); -EBADF none */
 };
 
 /* A proven dump and everything its thread owns. */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/wait.h>
 #include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,6 +41,7 @@
 #include "proxy/base/stdfds.h"
 #include "proxy/collector/collector.h"
 #include "proxy/store/store.h"
+#include "proxy/store/upload.h"
 
 /* The proxy's own default dump_timeout: no dump needs longer from us unless we are told. */
 #define DEFAULT_MAX_DUMP_TIME (5 * 60 * USEC_PER_SEC)
@@ -49,10 +51,11 @@ static void help(void)
         printf("Usage: coredump-collector --dir DIR [--address @NAME] [--max-use SIZE] [--max-files N]\n"
                "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
                "                          [--require-task-proof] [--allow-host-peer] [--accept-pipe]\n"
-               "                          [--log-level LEVEL]\n"
+               "                          [--compress LEVEL] [--exec CMD [--exec-timeout TIME]\n"
+               "                          [--exec-max N] [--exec-remove]] [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
-               "writes DIR/<id>.core and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
+               "writes DIR/<id>.core.zst and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
                "  --address @NAME        abstract socket name (default %s) or a socket path\n"
                "  --max-use SIZE         bytes the dumps may use (K/M/G/T suffixes, or N%%)\n"
                "  --max-files N          dumps kept at most\n"
@@ -60,6 +63,15 @@ static void help(void)
                "  --max-connections N    dumps written at once (default 16)\n"
                "  --max-dump-time TIME   the longest one dump may take, whatever the proxy allows\n"
                "                         (ms, s, m, h suffixes; default 5m)\n"
+               "  --compress LEVEL       zstd level of DIR/<id>.core.zst, 1 to %d (default %d); 0:\n"
+               "                         uncompressed DIR/<id>.core. Quotas count the compressed bytes\n"
+               "  --exec CMD             run /bin/sh -c CMD for every dump kept, after its metadata,\n"
+               "                         with CDP_ID, CDP_CORE, CDP_METADATA, CDP_BYTES, CDP_STORED_BYTES,\n"
+               "                         CDP_TRUNCATED, CDP_SIGNAL, CDP_PID, CDP_COMM, CDP_CONTAINER_ID "
+               "set\n"
+               "  --exec-timeout TIME    kill CMD's process group after TIME (default 60s)\n"
+               "  --exec-max N           commands running at once (default 2); more wait, up to 64\n"
+               "  --exec-remove          remove the dump once CMD exited 0\n"
                "\n"
                "Only the kernel's own coredump connection is taken as a dump, passed on by a peer\n"
                "outside this pid namespace (the proxy). When this pid namespace sees the crashing\n"
@@ -71,7 +83,7 @@ static void help(void)
                "                         collector that shares the proxy's (the host's) pid namespace\n"
                "  --accept-pipe          also take pipe-mode dumps (kernels before 6.16): the pipe\n"
                "                         proves nothing, so every key is the proxy's word\n",
-               CONFIG_DEFAULT_ADDRESS);
+               CONFIG_DEFAULT_ADDRESS, STORE_COMPRESS_LEVEL_MAX, STORE_COMPRESS_LEVEL_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -87,12 +99,24 @@ int main(int argc, char **argv)
                 { "require-task-proof", no_argument, NULL, 'R' },
                 { "allow-host-peer", no_argument, NULL, 'H' },
                 { "accept-pipe", no_argument, NULL, 'P' },
+                { "compress", required_argument, NULL, 'z' },
+                { "exec", required_argument, NULL, 'x' },
+                { "exec-timeout", required_argument, NULL, 'T' },
+                { "exec-max", required_argument, NULL, 'M' },
+                { "exec-remove", no_argument, NULL, 'r' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        struct store_options so = { .policy = STORE_KEEP };
-        struct collector c = { .max_dumps = 16, .max_dump_time = DEFAULT_MAX_DUMP_TIME };
+        struct store_options so = { .policy = STORE_KEEP,
+                                    .compress_level = STORE_COMPRESS_LEVEL_DEFAULT,
+                                    .compressor = store_compress_copy };
+        struct collector c = { .max_dumps = 16,
+                               .max_dump_time = DEFAULT_MAX_DUMP_TIME,
+                               .upload_fd = -EBADF };
+        struct upload_options up = { .timeout = UPLOAD_TIMEOUT_DEFAULT,
+                                     .max_running = UPLOAD_MAX_RUNNING_DEFAULT };
+        pid_t upload_pid = 0;
         const char *dir = NULL, *address = CONFIG_DEFAULT_ADDRESS;
         _cleanup_close_ int fd = -EBADF, sfd = -EBADF;
         sigset_t mask;
@@ -145,6 +169,41 @@ int main(int argc, char **argv)
                                 return EXIT_FAILURE;
                         }
                         break;
+                case 'z': {
+                        char *end;
+                        errno = 0;
+                        long v = strtol(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v < 0 || v > STORE_COMPRESS_LEVEL_MAX) {
+                                log_error("invalid compression level '%s' (0 to %d)", optarg,
+                                          STORE_COMPRESS_LEVEL_MAX);
+                                return EXIT_FAILURE;
+                        }
+                        so.compress_level = (int) v;
+                        break;
+                }
+                case 'x':
+                        up.command = optarg;
+                        break;
+                case 'T':
+                        if (config_parse_duration(optarg, &up.timeout) < 0) {
+                                log_error("invalid duration '%s'", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'M': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v == 0 || v > UPLOAD_QUEUE_MAX) {
+                                log_error("invalid number '%s' (1 to %d)", optarg, UPLOAD_QUEUE_MAX);
+                                return EXIT_FAILURE;
+                        }
+                        up.max_running = (unsigned) v;
+                        break;
+                }
+                case 'r':
+                        up.remove = true;
+                        break;
                 case 'R':
                         c.auth.require_task = true;
                         break;
@@ -178,6 +237,17 @@ int main(int argc, char **argv)
         r = store_open(dir, &so, &c.store);
         if (r < 0)
                 return log_error_errno(r, "cannot open %s", dir), EXIT_FAILURE;
+
+        /* Before anything is confined: the sandbox below forbids exec, the runner needs it. */
+        if (up.command) {
+                up.directory = dir;
+                r = upload_start(&up, &c.upload_fd, &upload_pid);
+                if (r < 0)
+                        return log_error_errno(r, "cannot start the upload runner"), EXIT_FAILURE;
+        } else if (up.remove) {
+                log_error("--exec-remove needs --exec");
+                return EXIT_FAILURE;
+        }
 
         /* A path socket only its owner (and the proxy, with CAP_DAC_OVERRIDE) may connect to. */
         fd = unix_listen(address, SOCK_SEQPACKET, 64, 0600);
@@ -224,6 +294,10 @@ int main(int argc, char **argv)
                 (void) unlink(address);
         /* Dumps in flight finish within their own deadlines. */
         session_wait_all(&c);
+        /* The runner finishes the commands already queued, each within its time limit. */
+        c.upload_fd = safe_close(c.upload_fd);
+        if (upload_pid > 0)
+                (void) waitpid(upload_pid, NULL, 0);
         store_unref(c.store);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

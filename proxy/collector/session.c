@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "proxy/base/jsonw.h"
 #include "proxy/base/log.h"
 #include "proxy/collector/collector.h"
+#include "proxy/store/upload.h"
 
 static int send_json(int fd, char *msg, size_t len)
 {
@@ -83,6 +85,8 @@ static int write_metadata(void *userdata, const struct store_result *res, char *
         rec.kept = true;
         rec.bytes = res->bytes;
         rec.cut = res->cut == STORE_COMPLETE ? NULL : store_cut_to_string(res->cut);
+        rec.compression = res->compressed ? "zstd" : "none";
+        rec.stored_bytes = res->stored_bytes;
         /* The core's own notes, rather than what message 1 said. */
         if (res->cmdline[0])
                 rec.cmdline = res->cmdline;
@@ -118,6 +122,36 @@ static void send_result(struct session *s, int w, const struct store_result *res
         (void) session_send_result(s->conn, &result);
 }
 
+/* After message 4 (the task is released): the user's command, run by the upload runner. */
+static void submit_upload(struct session *s, const struct store_result *res)
+{
+        char f[10][512];
+        const char *fields[10];
+        size_t n = 0;
+        int r;
+
+        if (s->c->upload_fd < 0)
+                return;
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_ID=%s", s->req.id);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_CORE=%s", res->core_path);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_METADATA=%s", res->metadata_path);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_BYTES=%llu", (unsigned long long) res->bytes);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_STORED_BYTES=%llu",
+                        (unsigned long long) res->stored_bytes);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_TRUNCATED=%d", res->cut != STORE_COMPLETE);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_SIGNAL=%d", s->req.signal);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_PID=%lld", (long long) s->req.pid);
+        if (s->req.comm)
+                (void) snprintf(f[n++], sizeof(f[0]), "CDP_COMM=%s", s->req.comm);
+        if (s->req.container_id)
+                (void) snprintf(f[n++], sizeof(f[0]), "CDP_CONTAINER_ID=%s", s->req.container_id);
+        for (size_t i = 0; i < n; i++)
+                fields[i] = f[i];
+        r = upload_submit(s->c->upload_fd, fields, n);
+        if (r < 0)
+                log_warning("%s: the upload command was not queued: %s", s->req.id, strerror(-r));
+}
+
 static void run_session(struct session *s)
 {
         struct store_result res = {};
@@ -143,6 +177,8 @@ static void run_session(struct session *s)
                          (unsigned long long) res.bytes, auth_proof_to_string(s->facts.proof),
                          res.cut != STORE_COMPLETE ? ", truncated: " : "",
                          res.cut != STORE_COMPLETE ? store_cut_to_string(res.cut) : "");
+        if (w >= 0)
+                submit_upload(s, &res);
         store_result_done(&res);
 }
 

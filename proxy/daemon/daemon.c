@@ -296,6 +296,8 @@ static void free_state(struct daemon *m)
         safe_close(m->lock_fd);
         safe_close(m->reload_fd);
         ready_close(m);
+        /* Its runner finishes what it started (each within its time limit) and ends. */
+        safe_close(m->env.upload_fd);
         safe_close(m->keeper.fd);
         safe_close(m->keeper.broker);
         config_free(m->initial_config);
@@ -400,6 +402,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .reload_fd = -EBADF,
                 .pipe_fd = -EBADF,
                 .host_netns_fd = -EBADF,
+                .env.upload_fd = -EBADF,
         };
         int r;
 

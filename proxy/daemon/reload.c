@@ -31,12 +31,26 @@ struct reload_job {
  * started with (start.c, confine()): a reload that names others could not
  * open them, and is refused whole, like a broken config.
  */
+static bool same_string(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static int check_writable(const struct config *c, const struct config *running)
 {
         if (strcmp(c->store_directory, running->store_directory) != 0) {
                 log_error("reload: store.directory %s: the sandbox lets the daemon write only to %s; a new "
                           "store takes effect on restart",
                           c->store_directory, running->store_directory);
+                return -EACCES;
+        }
+        if (!same_string(c->store_exec.command, running->store_exec.command) ||
+            c->store_exec.timeout != running->store_exec.timeout ||
+            c->store_exec.max_concurrent != running->store_exec.max_concurrent ||
+            c->store_exec.remove != running->store_exec.remove) {
+                log_error(
+                        "reload: store.exec: its runner was started with the daemon, outside the sandbox; a "
+                        "new store.exec takes effect on restart");
                 return -EACCES;
         }
         if (strcmp(c->events, running->events) != 0) {

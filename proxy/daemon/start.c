@@ -28,6 +28,7 @@
 #include "proxy/act/watch.h"
 #include "proxy/base/caps.h"
 #include "proxy/base/confine.h"
+#include "proxy/store/upload.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/base/procaccess.h"
@@ -427,6 +428,32 @@ static int confine(struct daemon *m)
         return 0;
 }
 
+/*
+ * store.exec: the runner is forked now, before any thread and before the
+ * sandbox, which forbids exec; it holds only its socket and the store's
+ * directory, and ends when the daemon does (EOF).
+ */
+static int open_upload(struct daemon *m)
+{
+        const struct config *c = m->setup->config;
+        struct upload_options o = {
+                .command = c->store_exec.command,
+                .directory = c->store_directory,
+                .timeout = c->store_exec.timeout,
+                .max_running = c->store_exec.max_concurrent,
+                .remove = c->store_exec.remove,
+        };
+        int r;
+
+        m->env.upload_fd = -EBADF;
+        if (!o.command || !m->setup->store)
+                return 0;
+        r = upload_start(&o, &m->env.upload_fd, &m->upload_pid);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the upload runner for store.exec");
+        return 0;
+}
+
 int daemon_start(struct daemon *m)
 {
         const struct config *c;
@@ -436,6 +463,9 @@ int daemon_start(struct daemon *m)
         if (r < 0)
                 return r;
         c = m->setup->config;
+        r = open_upload(m);
+        if (r < 0)
+                return r;
         r = open_signals(m);
         if (r < 0)
                 return r;

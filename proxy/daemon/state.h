@@ -52,6 +52,7 @@ struct daemon {
         char *pipe_path;
 
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
+        pid_t upload_pid;          /* the host store's upload runner (store.exec); 0 none */
 
         /* The service manager's notify socket (proxy/daemon/ready.c); -EBADF without one. */
         int notify_fd;

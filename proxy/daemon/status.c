@@ -66,6 +66,11 @@ static void write_routes(struct jsonw *w, const struct config *c)
                 jsonw_object_begin(w);
                 jsonw_kv_string(w, "name", r->name);
                 jsonw_kv_string(w, "action", action_to_string(r->action));
+                if (r->action == ACTION_SYSTEMD) {
+                        jsonw_kv_string(w, "address", r->address);
+                        jsonw_kv_string(w, "where", r->where == SYSTEMD_WHERE_HOST ? "host" : "container");
+                        jsonw_kv_string(w, "fallback", action_to_string(r->fallback));
+                }
                 if (r->action == ACTION_FORWARD) {
                         jsonw_kv_string(w, "address", r->address);
                         jsonw_kv_string(w, "fallback", action_to_string(r->fallback));

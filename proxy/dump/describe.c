@@ -41,6 +41,10 @@ int describe_event(const struct dump *d, char **ret, size_t *ret_len)
                         if (d->record.cut)
                                 jsonw_kv_string(&w, "cut", d->record.cut);
                 }
+                if (d->record.compression) {
+                        jsonw_kv_string(&w, "compression", d->record.compression);
+                        jsonw_kv_uint(&w, "stored_bytes", d->record.stored_bytes);
+                }
         }
         if (d->core_path)
                 jsonw_kv_string(&w, "core", d->core_path);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -8,6 +9,7 @@
 #include "proxy/base/log.h"
 #include "proxy/dump/describe.h"
 #include "proxy/dump/finish.h"
+#include "proxy/store/upload.h"
 
 static void write_event(struct dump *d)
 {
@@ -38,6 +40,37 @@ static void release_pipe(struct dump *d)
                 (void) pidfd_kill(d->pidfd);
 }
 
+/* After the task was released: the host store's upload command, run by its runner (store.exec). */
+static void submit_upload(const struct dump *d, const struct dump_env *env)
+{
+        char f[10][512];
+        const char *fields[10];
+        size_t n = 0, len;
+        int r;
+
+        if (env->upload_fd < 0 || d->outcome != OUTCOME_STORED || !d->core_path)
+                return;
+        len = strlen(d->core_path);
+        len -= len >= 9 && strcmp(d->core_path + len - 9, ".core.zst") == 0 ? 9 : MIN(len, (size_t) 5);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_ID=%s", d->id);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_CORE=%s", d->core_path);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_METADATA=%.*s.json", (int) len, d->core_path);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_BYTES=%llu", (unsigned long long) d->record.bytes);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_STORED_BYTES=%llu",
+                        (unsigned long long) d->record.stored_bytes);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_TRUNCATED=%d", d->record.cut != NULL);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_SIGNAL=%d", d->record.signal);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_PID=%u", d->task.pid);
+        (void) snprintf(f[n++], sizeof(f[0]), "CDP_COMM=%s", d->task.comm);
+        if (d->in_container && d->container.id)
+                (void) snprintf(f[n++], sizeof(f[0]), "CDP_CONTAINER_ID=%s", d->container.id);
+        for (size_t i = 0; i < n; i++)
+                fields[i] = f[i];
+        r = upload_submit(env->upload_fd, fields, n);
+        if (r < 0)
+                log_warning("%s: the upload command was not queued: %s", d->id, strerror(-r));
+}
+
 void dump_finish(struct dump *d, const struct dump_env *env)
 {
         dump_set_state(d, DUMP_DONE);
@@ -61,6 +94,7 @@ void dump_finish(struct dump *d, const struct dump_env *env)
                                d->in_container ? (int) d->container.runtime : -1,
                                d->record.kept ? d->record.bytes : 0, io_now() - d->accepted_at);
         write_event(d);
+        submit_upload(d, env);
         log_message(d->outcome == OUTCOME_FAILED ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
                     "%s: pid %u (%s) %s: %s, reason %s", d->id, d->task.pid,
                     d->task.comm[0] ? d->task.comm : "?",

@@ -38,6 +38,9 @@ enum dump_reason {
         REASON_COLLECTOR_TIMEOUT,
         REASON_COLLECTOR_DECLINED,
         REASON_COLLECTOR_ERROR,
+        REASON_NO_SYSTEMD_COREDUMP,        /* nothing listens at systemd-coredump's socket */
+        REASON_UNTRUSTED_SYSTEMD_COREDUMP, /* who listens there may not have the dump */
+        REASON_SYSTEMD_COREDUMP_ERROR,     /* the hand-off failed, or it did not take the dump in time */
         /* Failures. */
         REASON_TIMEOUT,
         REASON_NO_PROGRESS,

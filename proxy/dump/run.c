@@ -10,6 +10,7 @@
 #include "proxy/act/forward.h"
 #include "proxy/act/reject.h"
 #include "proxy/act/store.h"
+#include "proxy/act/systemd.h"
 #include "proxy/base/log.h"
 #include "proxy/dump/finish.h"
 #include "proxy/dump/resolve.h"
@@ -151,6 +152,14 @@ static struct act_result act(struct dump *d, const struct dump_env *env)
                 if (res.status != ACT_FALLBACK)
                         return res;
                 /* Not forwarded: why becomes the reason of the fallback's outcome. */
+                reason = res.reason;
+                action = d->route->fallback;
+                set_action(d, action, true);
+        } else if (action == ACTION_SYSTEMD) {
+                set_action(d, ACTION_SYSTEMD, false);
+                res = act_systemd(d, env);
+                if (res.status != ACT_FALLBACK)
+                        return res;
                 reason = res.reason;
                 action = d->route->fallback;
                 set_action(d, action, true);

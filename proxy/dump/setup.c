@@ -12,6 +12,8 @@ static struct store_options store_options_of(const struct config *c)
                 .max_use = c->store_max_use,
                 .keep_free = c->store_keep_free,
                 .policy = STORE_ROTATE,
+                .compress_level = c->store_compress,
+                .compressor = store_compress_copy,
         };
 }
 

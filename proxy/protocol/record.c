@@ -105,6 +105,10 @@ void record_write_result(struct jsonw *w, const struct dump_record *r)
         jsonw_kv_bool(w, "truncated", r->cut != NULL);
         if (r->cut)
                 jsonw_kv_string(w, "cut", r->cut);
+        if (r->compression) {
+                jsonw_kv_string(w, "compression", r->compression);
+                jsonw_kv_uint(w, "stored_bytes", r->stored_bytes);
+        }
 }
 
 void record_write_exposed(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim)

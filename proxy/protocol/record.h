@@ -64,6 +64,9 @@ struct dump_record {
         bool kept;
         uint64_t bytes;
         const char *cut; /* NULL: complete */
+        /* How it lies on disk, when the writer knows: "zstd" or "none", and the file's size. */
+        const char *compression;
+        uint64_t stored_bytes;
 };
 
 /* Limits on what one document carries: strings from the crashing task are cut, never refused. */
@@ -85,7 +88,7 @@ void record_write_task(struct jsonw *w, const struct dump_record *r, enum record
                        const struct record_limits *lim);
 /* exe and cmdline: metadata and message 1, never the event line (argv may hold secrets). */
 void record_write_details(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);
-/* bytes, truncated, cut: once a core is kept. */
+/* bytes, truncated, cut (and compression, stored_bytes when known): once a core is kept. */
 void record_write_result(struct jsonw *w, const struct dump_record *r);
 /* host_exe, always in the host's own documents (the event line excepted). */
 void record_write_host_exe(struct jsonw *w, const struct dump_record *r, const struct record_limits *lim);

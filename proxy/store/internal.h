@@ -21,6 +21,8 @@
 #define MIN_ROOM (METADATA_RESERVE + 4096)
 /* ".<id>.core.partial": the leading dot keeps temporary names apart from any valid id. */
 #define NAME_MAX_LEN (1 + STORE_ID_MAX + sizeof(".core.partial"))
+/* The first bytes of a compressed core kept in memory: its notes (the command line) are read from them. */
+#define HEAD_MAX ((size_t) 256 * 1024)
 /* The extended attribute that remembers whose dump a core is, across restarts. */
 #define SOURCE_XATTR "user.coredump_proxy.source"
 #define SOURCE_MAX   256
@@ -41,8 +43,10 @@ struct store_writer {
         uint64_t written;      /* atomic: core bytes in the temporary file, read by others under the lock */
         uint64_t preallocated; /* atomic: metadata allowance already allocated on disk */
         uint64_t max_bytes;
-        bool max_reached; /* the budget stopped at max_bytes, not at the quota */
-        bool committed;   /* renamed into place and counted as an entry */
+        bool max_reached;   /* the budget stopped at max_bytes, not at the quota */
+        int compress_level; /* taken from the options when it began: 0 uncompressed */
+        store_compress_fn compressor;
+        bool committed; /* renamed into place and counted as an entry */
 };
 
 struct dump_store {

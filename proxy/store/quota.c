@@ -132,7 +132,7 @@ static int scan_one(int dir_fd, const char *name, struct store_entry **list, siz
         struct stat st, js;
         struct store_entry e;
 
-        if (!store_name_to_id(name, ".core", id))
+        if (!store_name_to_id(name, ".core", id) && !store_name_to_id(name, ".core.zst", id))
                 return 0;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
@@ -336,10 +336,13 @@ static int delete_one(struct dump_store *s, const char *requester, uint64_t need
         if (!victim)
                 return 0;
 
-        (void) snprintf(name, sizeof(name), "%s.core", victim->id);
-        if (unlinkat(s->dir_fd, name, 0) < 0 && errno != ENOENT) {
-                victim->stuck = true;
-                return 1;
+        /* Compressed or not: a reload may have turned compression on or off since it was written. */
+        for (unsigned k = 0; k < 2; k++) {
+                (void) snprintf(name, sizeof(name), k == 0 ? "%s.core" : "%s.core.zst", victim->id);
+                if (unlinkat(s->dir_fd, name, 0) < 0 && errno != ENOENT) {
+                        victim->stuck = true;
+                        return 1;
+                }
         }
         (void) snprintf(name, sizeof(name), "%s.json", victim->id);
         (void) unlinkat(s->dir_fd, name, 0);

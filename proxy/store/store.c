@@ -163,15 +163,24 @@ static int writer_begin(struct dump_store *s, struct store_writer *w)
         uint64_t room, chunk;
         int r;
 
+        char zst[NAME_MAX_LEN];
+
         (void) snprintf(core, sizeof(core), "%s.core", w->id);
+        (void) snprintf(zst, sizeof(zst), "%s.core.zst", w->id);
         (void) snprintf(json, sizeof(json), "%s.json", w->id);
 
         pthread_mutex_lock(&s->lock);
+        if (s->options.compressor && s->options.compress_level > 0) {
+                w->compress_level = s->options.compress_level;
+                w->compressor = s->options.compressor;
+        }
         if (quota_writer_active(s, w->id)) {
                 r = -EEXIST;
                 goto unlock;
         }
         r = store_file_exists(s->dir_fd, core);
+        if (r == 0)
+                r = store_file_exists(s->dir_fd, zst);
         if (r == 0)
                 r = store_file_exists(s->dir_fd, json);
         if (r != 0) {
@@ -229,7 +238,8 @@ static uint64_t writer_budget(void *userdata, uint64_t copied)
         uint64_t budget, limit = UINT64_MAX, room, chunk;
 
         __atomic_store_n(&w->written, copied, __ATOMIC_RELAXED);
-        if (w->max_bytes > 0) {
+        /* Compressing, max_bytes counts the core's bytes: the compressor stops there itself. */
+        if (w->max_bytes > 0 && w->compress_level == 0) {
                 if (copied >= w->max_bytes) {
                         w->max_reached = true;
                         return 0;
@@ -294,15 +304,51 @@ struct names {
         char core_tmp[NAME_MAX_LEN], json_tmp[NAME_MAX_LEN];
 };
 
-static void names_init(struct names *n, const char *id)
+static void names_init(struct names *n, const char *id, bool compressed)
 {
-        (void) snprintf(n->core, sizeof(n->core), "%s.core", id);
+        (void) snprintf(n->core, sizeof(n->core), compressed ? "%s.core.zst" : "%s.core", id);
         (void) snprintf(n->json, sizeof(n->json), "%s.json", id);
         (void) snprintf(n->core_tmp, sizeof(n->core_tmp), ".%s.core.partial", id);
         (void) snprintf(n->json_tmp, sizeof(n->json_tmp), ".%s.json.partial", id);
 }
 
-/* The core, copied into its temporary file and on disk. */
+/* The core compressed into its temporary file while it arrives. */
+static int compress_core(struct dump_store *s, struct store_writer *w, const struct store_request *req,
+                         int fd, struct store_result *res)
+{
+        _cleanup_free_ void *head = malloc(HEAD_MAX);
+        struct copy_ctx ctx = { .s = s, .w = w };
+        struct store_compress c = {
+                .src = req->src,
+                .dst = fd,
+                .level = w->compress_level,
+                .deadline = req->deadline,
+                .stall_timeout = req->stall_timeout,
+                .max_in = w->max_bytes,
+                .budget = writer_budget,
+                .userdata = &ctx,
+                .progress = req->progress,
+                .head = head,
+                .head_max = head ? HEAD_MAX : 0,
+        };
+        struct store_compress_result z = {};
+        int r;
+
+        r = w->compressor(&c, &z);
+        if (r < 0)
+                return r;
+        __atomic_store_n(&w->written, z.out, __ATOMIC_RELAXED);
+        w->max_reached = w->max_bytes > 0 && z.in >= w->max_bytes;
+        res->bytes = z.in;
+        res->stored_bytes = z.out;
+        res->compressed = true;
+        res->cut = cut_of(z.stop, w, req->src);
+        if (z.head_len > 0)
+                (void) elf_core_psargs_buf(head, z.head_len, res->cmdline);
+        return 0;
+}
+
+/* The core, copied into its temporary file (compressed or spliced) and on disk. */
 static int write_core(struct dump_store *s, struct store_writer *w, const struct store_request *req, int fd,
                       struct store_result *res)
 {
@@ -320,15 +366,21 @@ static int write_core(struct dump_store *s, struct store_writer *w, const struct
         uint64_t copied = 0;
         int r;
 
-        r = splice_copy(&copy, &copied, &stop);
-        if (r < 0)
-                return r;
-        __atomic_store_n(&w->written, copied, __ATOMIC_RELAXED);
-        res->bytes = copied;
-        res->cut = cut_of(stop, w, req->src);
-        /* From the page cache, just written: cheaper and safer than the task's memory. */
-        if (copied > 0)
-                (void) elf_core_psargs(fd, res->cmdline);
+        if (w->compress_level > 0) {
+                r = compress_core(s, w, req, fd, res);
+                if (r < 0)
+                        return r;
+        } else {
+                r = splice_copy(&copy, &copied, &stop);
+                if (r < 0)
+                        return r;
+                __atomic_store_n(&w->written, copied, __ATOMIC_RELAXED);
+                res->bytes = res->stored_bytes = copied;
+                res->cut = cut_of(stop, w, req->src);
+                /* From the page cache, just written: cheaper and safer than the task's memory. */
+                if (copied > 0)
+                        (void) elf_core_psargs(fd, res->cmdline);
+        }
         /* Whose dump it is survives a restart of the daemon, for fair rotation. */
         if (req->source)
                 (void) fsetxattr(fd, SOURCE_XATTR, req->source, strlen(req->source), 0);
@@ -409,7 +461,7 @@ static int write_dump(struct dump_store *s, struct store_writer *w, const struct
         struct names n;
         int r;
 
-        names_init(&n, w->id);
+        names_init(&n, w->id, w->compress_level > 0);
         core_path = store_path_join(s->path, n.core);
         json_path = store_path_join(s->path, n.json);
         if (!core_path || !json_path)
@@ -442,6 +494,8 @@ static int write_dump(struct dump_store *s, struct store_writer *w, const struct
                 goto fail;
 
         ret->bytes = res.bytes;
+        ret->stored_bytes = res.stored_bytes;
+        ret->compressed = res.compressed;
         ret->cut = res.cut;
         ret->core_path = TAKE_PTR(core_path);
         ret->metadata_path = TAKE_PTR(json_path);

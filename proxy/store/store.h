@@ -17,6 +17,10 @@
 #include "config/config.h"
 #include "kernel/elf-core.h"
 #include "kernel/io.h"
+#include "proxy/store/compress.h"
+
+/* store_compress_copy(), given by programs that link libzstd (the pipe helper links only libc). */
+typedef int (*store_compress_fn)(const struct store_compress *c, struct store_compress_result *ret);
 
 enum store_policy {
         STORE_ROTATE, /* host store: old dumps go to make room, the largest source's first */
@@ -28,6 +32,9 @@ struct store_options {
         struct size_limit keep_free; /* free space left on the filesystem */
         unsigned max_files;          /* dumps kept at most; 0: no limit */
         enum store_policy policy;
+        /* zstd level, 1..STORE_COMPRESS_LEVEL_MAX: <id>.core.zst; 0 (or no compressor): <id>.core */
+        int compress_level;
+        store_compress_fn compressor;
 };
 
 enum store_cut {
@@ -43,7 +50,9 @@ enum store_cut {
 const char *store_cut_to_string(enum store_cut c);
 
 struct store_result {
-        uint64_t bytes; /* bytes in <id>.core */
+        uint64_t bytes;        /* bytes of the core (uncompressed) */
+        uint64_t stored_bytes; /* bytes of the file on disk (compressed, or bytes) */
+        bool compressed;       /* <id>.core.zst */
         enum store_cut cut;
         /* The start of the command line, from the core's own notes; "" when it has none. */
         char cmdline[ELF_CORE_PSARGS_MAX + 1];
@@ -86,7 +95,8 @@ struct store_request {
 };
 
 /*
- * Copies the stream into <id>.core with splice(2) (no userspace buffer),
+ * Copies the stream into <id>.core with splice(2) (no userspace buffer), or
+ * compresses it into <id>.core.zst while it arrives (compress_level),
  * stopping early at max_bytes, at the quota, at the deadline or when the
  * stream stalls. A truncated dump is kept and says so in result->cut. Then
  * writes <id>.json from metadata(), makes both durable and visible. Fails

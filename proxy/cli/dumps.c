@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/jsonc.h"
+#include "kernel/cleanup.h"
+#include "proxy/base/jsonr.h"
+#include "proxy/base/log.h"
+#include "proxy/cli/dumps.h"
+#include "proxy/daemon/daemon.h"
+
+/* A metadata file is small; a larger one is not ours. */
+#define META_MAX   (1024 * 1024)
+#define META_DEPTH 16
+#define DUMPS_MAX  100000
+
+struct entry {
+        char *id;
+        struct json_object *meta;
+};
+
+static const char *str(struct json_object *o, const char *key)
+{
+        const char *s = NULL;
+        return o && jsonr_string(o, key, 4096, &s, NULL) > 0 ? s : NULL;
+}
+
+/* Oldest first: by the RFC 3339 time (milliseconds; an id is sortable only to the second). */
+static int entry_compare(const void *a, const void *b)
+{
+        const struct entry *x = a, *y = b;
+        const char *tx = str(x->meta, "time"), *ty = str(y->meta, "time");
+        int d = strcmp(tx ? tx : "", ty ? ty : "");
+
+        return d != 0 ? d : strcmp(x->id, y->id);
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+        int64_t v = -1;
+        return o && jsonr_int(o, key, INT64_MIN, INT64_MAX, &v) > 0 ? v : -1;
+}
+
+static struct json_object *member(struct json_object *o, const char *key)
+{
+        struct json_object *v = NULL;
+        return o && jsonr_member(o, key, json_type_object, &v) > 0 ? v : NULL;
+}
+
+/* The core beside the metadata: compressed or not; NULL when it is gone. */
+static const char *core_name(int dir_fd, const char *id, char buf[static 256])
+{
+        static const char *const suffixes[] = { ".core.zst", ".core" };
+        struct stat st;
+
+        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+                (void) snprintf(buf, 256, "%s%s", id, suffixes[i]);
+                if (fstatat(dir_fd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                        return buf;
+        }
+        return NULL;
+}
+
+static int load(int dir_fd, struct entry **ret, size_t *ret_n)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct entry *v = NULL;
+        size_t n = 0;
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                safe_close(fd);
+                return -errno;
+        }
+        for (struct dirent *de; (de = readdir(d)) && n < DUMPS_MAX;) {
+                size_t k = strlen(de->d_name);
+                struct json_object *o = NULL;
+                struct entry *nv;
+
+                if (de->d_name[0] == '.' || k <= 5 || strcmp(de->d_name + k - 5, ".json") != 0)
+                        continue;
+                if (jsonr_read_file(dir_fd, de->d_name, META_MAX, META_DEPTH, json_type_object, &o) < 0)
+                        continue; /* not a metadata file of ours */
+                nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv) {
+                        json_object_put(o);
+                        break;
+                }
+                v = nv;
+                v[n].id = strndup(de->d_name, k - 5);
+                v[n].meta = o;
+                if (!v[n].id) {
+                        json_object_put(o);
+                        break;
+                }
+                n++;
+        }
+        qsort(v, n, sizeof(*v), entry_compare);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static void entries_free(struct entry *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].id);
+                json_object_put(v[i].meta);
+        }
+        free(v);
+}
+
+/* "docker:0123456789ab", or the pod and container names when known. */
+static void container_text(struct json_object *m, char *buf, size_t size)
+{
+        struct json_object *c = member(m, "container"), *pod = member(c, "pod");
+        const char *name = str(c, "name"), *id = str(c, "id");
+
+        if (!c)
+                (void) snprintf(buf, size, "-");
+        else if (pod && str(pod, "namespace") && str(pod, "name"))
+                (void) snprintf(buf, size, "%s/%s%s%s", str(pod, "namespace"), str(pod, "name"),
+                                name ? "/" : "", name ? name : "");
+        else if (name)
+                (void) snprintf(buf, size, "%s", name);
+        else
+                (void) snprintf(buf, size, "%s:%.12s", str(c, "runtime") ? str(c, "runtime") : "?",
+                                id ? id : "?");
+}
+
+static void size_text(int64_t bytes, char *buf, size_t size)
+{
+        static const char units[] = "BKMGT";
+        double v = (double) bytes;
+        unsigned u = 0;
+
+        if (bytes < 0) {
+                (void) snprintf(buf, size, "-");
+                return;
+        }
+        while (v >= 1024 && u < sizeof(units) - 2) {
+                v /= 1024;
+                u++;
+        }
+        (void) snprintf(buf, size, u == 0 ? "%.0f%c" : "%.1f%c", v, units[u]);
+}
+
+static int list(int dir_fd, const struct entry *v, size_t n, bool json)
+{
+        if (json) {
+                _cleanup_(json_object_putp) struct json_object *a = json_object_new_array();
+                char core[256];
+
+                for (size_t i = 0; a && i < n; i++) {
+                        struct json_object *o = json_object_get(v[i].meta);
+                        const char *f = core_name(dir_fd, v[i].id, core);
+                        json_object_object_add(o, "core_file", f ? json_object_new_string(f) : NULL);
+                        json_object_array_add(a, o);
+                }
+                if (!a)
+                        return EXIT_FAILURE;
+                puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+                return EXIT_SUCCESS;
+        }
+        printf("%-24s %7s %4s %-16s %-32s %8s %8s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER", "SIZE",
+               "STORED", "ID");
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *m = v[i].meta;
+                char ct[128], size[32], stored[32], core[256];
+                const char *f = core_name(dir_fd, v[i].id, core);
+
+                container_text(m, ct, sizeof(ct));
+                size_text(num(m, "bytes"), size, sizeof(size));
+                size_text(f ? num(m, "stored_bytes") >= 0 ? num(m, "stored_bytes") : num(m, "bytes") : -1,
+                          stored, sizeof(stored));
+                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %s%s\n",
+                       str(m, "time") ? str(m, "time") : "-", num(m, "pid"), num(m, "signal"),
+                       str(m, "comm") ? str(m, "comm") : "-", ct, size, f ? stored : "gone", v[i].id,
+                       json_object_get_boolean(json_object_object_get(m, "truncated")) ? " (truncated)"
+                                                                                       : "");
+        }
+        return EXIT_SUCCESS;
+}
+
+static void print_value(const char *key, struct json_object *v, int indent)
+{
+        if (json_object_is_type(v, json_type_object)) {
+                printf("%*s%s:\n", indent, "", key);
+                json_object_object_foreach (v, k, x)
+                        print_value(k, x, indent + 2);
+                return;
+        }
+        printf("%*s%s: %s\n", indent, "", key,
+               v ? json_object_is_type(v, json_type_string)
+                               ? json_object_get_string(v)
+                               : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
+                 : "-");
+}
+
+static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, const char *id, bool json)
+{
+        char core[256];
+
+        for (size_t i = 0; i < n; i++) {
+                const char *f;
+
+                if (strcmp(v[i].id, id) != 0)
+                        continue;
+                f = core_name(dir_fd, id, core);
+                if (json) {
+                        json_object_object_add(v[i].meta, "core_file", f ? json_object_new_string(f) : NULL);
+                        puts(json_object_to_json_string_ext(v[i].meta, JSON_C_TO_STRING_PRETTY));
+                        return EXIT_SUCCESS;
+                }
+                json_object_object_foreach (v[i].meta, k, x)
+                        print_value(k, x, 0);
+                printf("core_file: %s%s%s\n", f ? dir : "(gone)", f ? "/" : "", f ? f : "");
+                /* The crash summary (build-ids, frames) is not built yet: nothing to print. */
+                return EXIT_SUCCESS;
+        }
+        fprintf(stderr, "no dump %s in %s\n", id, dir);
+        return EXIT_FAILURE;
+}
+
+int dumps_main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "dir", required_argument, NULL, 'd' },
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        struct daemon_options o = {};
+        const char *verb = argv[0], *dir = NULL, *id = NULL;
+        struct config *c = NULL;
+        struct entry *v = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        bool json = false, is_info = strcmp(verb, "info") == 0;
+        size_t n = 0;
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (opt) {
+                case 'c':
+                        o.config_path = optarg;
+                        o.config_explicit = true;
+                        break;
+                case 'd':
+                        dir = optarg;
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        }
+        if (argc - optind != (is_info ? 1 : 0)) {
+                fprintf(stderr, "usage: coredump-proxy %s%s [--config FILE | --dir DIR] [--json]\n", verb,
+                        is_info ? " ID" : "");
+                return EXIT_FAILURE;
+        }
+        if (is_info)
+                id = argv[optind];
+        if (!dir) {
+                /* The host store of the config in force (or the embedded default's). */
+                log_set_level(LOG_LEVEL_WARNING);
+                r = daemon_load_config(&o, &c);
+                if (r < 0)
+                        return EXIT_FAILURE;
+                dir = c->store_directory;
+        }
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || load(dir_fd, &v, &n) < 0) {
+                fprintf(stderr, "cannot read %s: %s\n", dir, strerror(errno));
+                config_free(c);
+                return EXIT_FAILURE;
+        }
+        r = is_info ? info(dir_fd, dir, v, n, id, json) : list(dir_fd, v, n, json);
+        entries_free(v, n);
+        config_free(c);
+        return r;
+}

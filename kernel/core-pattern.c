@@ -307,9 +307,10 @@ int core_pattern_install(const char *path, bool want_request, char **ret_previou
         /*
          * The kernel refuses a socket pattern written from any but the
          * initial mount namespace with the EINVAL it also gives a kernel
-         * without "@@": tell the two apart before writing.
+         * without "@@": tell the two apart before writing. A writer set with
+         * core_pattern_set_writer() writes from the host's mount namespace.
          */
-        if (core_pattern_mount_ns_initial() == 0)
+        if (writer == io_write_string_file && core_pattern_mount_ns_initial() == 0)
                 return -EXDEV;
 
         r = core_pattern_format_socket(path, request, &pattern);

@@ -58,4 +58,16 @@ t_is "$("$T_PROXY" info "$ct" --dir "$d/ct" --json | jq -r .container.id)" "$cti
 # A core removed by hand: listed as gone.
 rm "$d/store/$one.core.zst"
 t_like "$("$T_PROXY" list --config "$d/config.json" | grep "$one")" " gone $one" "list: a removed core shows as gone"
+
+# Strings come from whoever crashed (and, with --dir, whoever wrote the directory): no escape
+# sequence reaches the reader's terminal.
+mkdir -p "$d/hostile"
+esc=$(printf '\033')
+jq -n --arg comm "evil${esc}]52;c;AAAA${esc}\\" --arg arg "x${esc}[2J" \
+	'{id: "hostile-1", time: "2026-12-02T00:00:00Z", pid: 1, signal: 11, comm: $comm, cmdline: $arg, bytes: 1}' \
+	>"$d/hostile/hostile-1.json"
+printf 'x' >"$d/hostile/hostile-1.core"
+out=$("$T_PROXY" list --dir "$d/hostile"; "$T_PROXY" info hostile-1 --dir "$d/hostile")
+t_is "$(printf '%s' "$out" | tr -dc '\033' | wc -c)" 0 "list and info print no raw escape character"
+t_like "$out" 'evil\\x1b]52' "they show it as \\x1b"
 t_done

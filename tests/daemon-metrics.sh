@@ -58,6 +58,18 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
 s.shutdown(socket.SHUT_WR); print(s.recv(65536).decode())' "$d/kernel.sock.metrics" 2>&1)
 t_like "$reply" "status requests only" "the metrics socket answers nothing but counters"
+# An fd sent to the public socket would be closed by the kernel inside the daemon's recvmsg(), on
+# its event loop; a socket lingering over a full queue makes that close block. The kernel refuses it.
+fdsend=$(t_as 65534 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+r, w = socket.socketpair()
+try:
+    socket.send_fds(s, [b"{}"], [r.fileno()]); print("sent")
+except PermissionError:
+    print("refused")' "$d/kernel.sock.metrics" 2>&1)
+t_is "$fdsend" refused "an fd sent to the metrics socket is refused by the kernel (SO_PASSRIGHTS off)"
+t_ok "the daemon still serves its control socket" bash -c "'$T_PROXY' --config '$d/config.json' status >/dev/null"
 
 for i in 1 2 3; do "$T_HELPERS/cdp-crasher" --name "mx-store-$i" --size 65536 >/dev/null; done
 for i in 1 2; do "$T_HELPERS/cdp-crasher" --name "mx-rej-$i" >/dev/null; done

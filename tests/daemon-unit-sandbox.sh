@@ -92,7 +92,7 @@ t_wait_for 10 grep -qs "listening on" "$d/pod.log"
 t_container_run "$holder" "$app_cg" "$T_HELPERS/cdp-crasher" --name sbx-app >"$d/app.out"
 ev=$(t_event "$d" sbx-app)
 t_is "$(t_jq "$ev" .outcome)" delivered "a pod's dump is forwarded to its collector (setns)"
-t_ok "the collector has the core" test "$(ls "$d/pod" | grep -c '\.core$')" -eq 1
+t_ok "the collector has the core" test "$(ls "$d/pod" | grep -c '\.core\.zst$')" -eq 1
 
 # ---- status from outside, over the control socket
 st=$("$T_PROXY" status --config "$d/config.json")

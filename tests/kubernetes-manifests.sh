@@ -1,6 +1,8 @@
 #!/bin/bash
 # contrib/kubernetes: the kustomize base renders (kubectl kustomize, Debian's
-# kubernetes-client; nothing is fetched from outside the package archive), the structural
+# kubernetes-client; nothing is fetched from outside the package archive), every
+# object is valid against the API's types (tests/k8s-schema.py with Debian's
+# python3-kubernetes: unknown fields and mistyped values are errors), the structural
 # facts of issue 14 hold (tests/k8s-check.py: rollout strategy, hostPID, no
 # hooks, no privileged container, the capability list, hostPaths at the same
 # path, a socket per pod, the exporter unprivileged with the probes), the
@@ -19,6 +21,18 @@ d=$T_TMP
 
 t_ok "the kustomize base renders" bash -c "'$kubectl' kustomize '$base' >'$d/rendered.yaml' 2>'$d/kustomize.err'"
 t_is "$(grep -c '^kind:' "$d/rendered.yaml")" 3 "a Namespace, a ConfigMap and a DaemonSet"
+
+# The API's types, offline: Debian's python3-kubernetes describes every field of every object.
+/usr/bin/python3 -c 'import kubernetes.client' 2>/dev/null || t_skip_all "needs python3-kubernetes"
+t_ok "every object is valid against the API's types (no unknown field, every value typed)" \
+	bash -c "/usr/bin/python3 '$top_srcdir/tests/k8s-schema.py' <'$d/rendered.yaml' >'$d/schema.out' 2>&1"
+t_diag "$(tr '\n' ' ' <"$d/schema.out")"
+t_ok "the sidecar example is valid too" \
+	bash -c "/usr/bin/python3 '$top_srcdir/tests/k8s-schema.py' <'$top_srcdir/contrib/kubernetes/examples/sidecar-collector.yaml' >'$d/schema2.out' 2>&1"
+printf 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: x}\nspec: {selector: {matchLabels: {a: b}}, template: {spec: {hostPID: "yes", containers: [{name: c, image: x, imagePullPolice: Always}]}}}\n' >"$d/invalid.yaml"
+/usr/bin/python3 "$top_srcdir/tests/k8s-schema.py" <"$d/invalid.yaml" >"$d/invalid.out" 2>&1
+t_is "$(grep -c 'hostPID: bool expected\|imagePullPolice: no such field' "$d/invalid.out")" 2 \
+	"the validation can fail (a string for hostPID, a misspelt field)"
 
 python3 "$top_srcdir/tests/k8s-check.py" <"$d/rendered.yaml" >"$d/facts" 2>&1 || echo "FAIL	k8s-check.py: $(tail -n 1 "$d/facts")" >>"$d/facts"
 while IFS=$'\t' read -r result what; do

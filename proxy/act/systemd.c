@@ -198,6 +198,7 @@ struct act_result act_systemd(struct dump *d, const struct dump_env *env)
         sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (sock < 0)
                 return act_fallback(REASON_SYSTEMD_COREDUMP_ERROR);
+        trust_refuse_rights(sock);
 
         res = reach(d, env, sock, deadline);
         if (res.status != ACT_CONTINUE)

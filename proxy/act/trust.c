@@ -18,12 +18,27 @@
 #include "proxy/base/fault.h"
 #include "proxy/dump/resolve.h"
 
+/*
+ * No collector sends us an fd. One that did could send a socket whose close
+ * blocks (SO_LINGER over a full send queue, a FUSE file never flushed): the
+ * kernel closes fds it cannot deliver in the receiver's recvmsg(), which would
+ * hold a worker past every deadline. 6.16+ refuses them at the sender (EPERM);
+ * before, nothing can.
+ */
+void trust_refuse_rights(int sock)
+{
+        int zero = 0;
+
+        (void) setsockopt(sock, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
+}
+
 int trust_prepare_socket(int sock)
 {
         int one = 1;
 
         if (setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
                 return negative_errno();
+        trust_refuse_rights(sock);
         /*
          * 6.5+: the sender itself, immune to pid reuse. Before, SCM_CREDENTIALS alone (see
          * trust_check_sender()); the fault plays such a kernel.

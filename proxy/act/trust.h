@@ -21,6 +21,7 @@
 #include "proxy/dump/env.h"
 
 /* Makes the kernel say who sends each message on sock (SO_PASSCRED, SO_PASSPIDFD where it has it). */
+void trust_refuse_rights(int sock);
 int trust_prepare_socket(int sock);
 /* After message 2: later messages are not trusted for anything, and need no credentials. */
 void trust_end_credentials(int sock);

@@ -29,6 +29,34 @@ struct entry {
         struct json_object *meta;
 };
 
+/*
+ * Every string here was chosen by whoever crashed (comm, argv, names) or,
+ * with --dir, wrote the collector's directory: control characters (C0, DEL,
+ * and C1 as UTF-8 encodes them) would reach the reader's terminal as escape
+ * sequences. They are printed as \xNN.
+ */
+static char *tty_safe(const char *s)
+{
+        size_t n = strlen(s);
+        char *out = malloc(n * 4 + 1), *p = out;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c < 0x20 || c == 0x7f) {
+                        p += sprintf(p, "\\x%02x", c);
+                } else if (c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] >= 0x80 &&
+                           (unsigned char) s[i + 1] <= 0x9f) {
+                        p += sprintf(p, "\\x%02x", (unsigned char) s[++i]);
+                } else
+                        *p++ = (char) c;
+        }
+        *p = 0;
+        return out;
+}
+
 static const char *str(struct json_object *o, const char *key)
 {
         const char *s = NULL;
@@ -183,9 +211,14 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 size_text(num(m, "bytes"), size, sizeof(size));
                 size_text(f ? num(m, "stored_bytes") >= 0 ? num(m, "stored_bytes") : num(m, "bytes") : -1,
                           stored, sizeof(stored));
-                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %s%s\n",
-                       str(m, "time") ? str(m, "time") : "-", num(m, "pid"), num(m, "signal"),
-                       str(m, "comm") ? str(m, "comm") : "-", ct, size, f ? stored : "gone", v[i].id,
+                _cleanup_free_ char *t = tty_safe(str(m, "time") ? str(m, "time") : "-"),
+                                    *c = tty_safe(str(m, "comm") ? str(m, "comm") : "-"), *cs = tty_safe(ct),
+                                    *id = tty_safe(v[i].id);
+
+                if (!t || !c || !cs || !id)
+                        return EXIT_FAILURE;
+                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %s%s\n", t, num(m, "pid"),
+                       num(m, "signal"), c, cs, size, f ? stored : "gone", id,
                        json_object_get_boolean(json_object_object_get(m, "truncated")) ? " (truncated)"
                                                                                        : "");
         }
@@ -194,17 +227,21 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
 
 static void print_value(const char *key, struct json_object *v, int indent)
 {
+        _cleanup_free_ char *k = tty_safe(key), *text = NULL;
+
+        if (!k)
+                return;
         if (json_object_is_type(v, json_type_object)) {
-                printf("%*s%s:\n", indent, "", key);
-                json_object_object_foreach (v, k, x)
-                        print_value(k, x, indent + 2);
+                printf("%*s%s:\n", indent, "", k);
+                json_object_object_foreach (v, kk, x)
+                        print_value(kk, x, indent + 2);
                 return;
         }
-        printf("%*s%s: %s\n", indent, "", key,
-               v ? json_object_is_type(v, json_type_string)
-                               ? json_object_get_string(v)
-                               : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
-                 : "-");
+        text = tty_safe(v ? json_object_is_type(v, json_type_string)
+                                        ? json_object_get_string(v)
+                                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
+                          : "-");
+        printf("%*s%s: %s\n", indent, "", k, text ? text : "?");
 }
 
 static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, const char *id, bool json)

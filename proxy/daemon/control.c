@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
+#include "kernel/compat.h"
 #include "kernel/fdpass.h"
 #include "kernel/io.h"
 #include "kernel/netns.h"
@@ -71,6 +72,24 @@ static int new_control(const char *path, bool public, int epoll_fd, control_hand
                 free(c->path);
                 free(c);
                 return fd;
+        }
+        /*
+         * Anyone may connect to the public one: it must not take an fd from
+         * them. The kernel closes an fd it cannot deliver inside our recvmsg(),
+         * and a socket lingering over a full queue makes that close block the
+         * event loop. Where the kernel cannot refuse fds (SO_PASSRIGHTS, 6.16),
+         * the public socket is root's only.
+         */
+        if (public) {
+                int zero = 0;
+
+                if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) < 0) {
+                        log_warning_errno(errno,
+                                          "%s: the kernel cannot refuse fds on it (SO_PASSRIGHTS, 6.16): "
+                                          "root only, the metrics exporter must run as root here",
+                                          path);
+                        (void) chmod(path, 0600);
+                }
         }
         c->listen_fd = fd;
         c->public = public;

@@ -22,7 +22,7 @@ t_ok "container started" t_container_start "$cg"
 
 # What the command does depends on the crash: it is the same command for every dump.
 cmd='case "$CDP_COMM" in
-up-ok) env > "'"$d"'/hook/$CDP_ID.env"; test -f "$CDP_CORE" && test -f "$CDP_METADATA" && echo "uploaded $CDP_ID";;
+up-ok) env > "'"$d"'/hook/$CDP_ID.env"; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/self/status > "'"$d"'/hook/$CDP_ID.caps"; test -f "$CDP_CORE" && test -f "$CDP_METADATA" && echo "uploaded $CDP_ID";;
 up-fail) echo boom; exit 3;;
 up-hang) echo $$ > "'"$d"'/hook/hang.pid"; sleep 1000.25 & wait;;
 esac'
@@ -86,6 +86,11 @@ t_is "$(env_of CDP_METADATA)" "$d/store/$id.json" "host ok: CDP_METADATA"
 t_is "$(env_of CDP_PID)" "$(t_kv -t "$out" pid)" "host ok: CDP_PID, the host pid"
 t_is "$(env_of CDP_BYTES)" "$(t_jq "$ev" .bytes)" "host ok: CDP_BYTES"
 t_is "$(env_of CDP_STORED_BYTES)" "$(t_jq "$ev" .stored_bytes)" "host ok: CDP_STORED_BYTES"
+# The runner was forked before the daemon confined itself: it and its commands keep none of its power.
+caps_of() { sed -n "s/^$1:[[:space:]]*//p" "$d/hook/$id.caps"; }
+t_is "$(caps_of CapEff)" 0000000000000000 "host ok: the command runs without capabilities"
+t_is "$(caps_of CapBnd)" 0000000000000000 "host ok: and cannot gain any by exec (empty bounding set)"
+t_is "$(caps_of NoNewPrivs)" 1 "host ok: nor through a setuid program (no_new_privs)"
 t_ok "host ok: logged with its output" t_wait_for 10 grep -q "upload $id: exit status 0; output: uploaded $id" "$d/proxy.err"
 t_ok "host ok: removed once it succeeded" t_wait_for 10 bash -c "[ ! -e '$d/store/$id.core.zst' ] && [ ! -e '$d/store/$id.json' ]"
 

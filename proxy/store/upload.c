@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
+#include "proxy/base/caps.h"
 #include "proxy/base/log.h"
 #include "proxy/store/internal.h"
 #include "proxy/store/upload.h"
@@ -68,9 +69,31 @@ int upload_submit(int fd, const char *const *fields, size_t n)
         return 0;
 }
 
-/* CDP_ID of a request, checked like a store id: removal names files by it. */
-static bool job_parse(struct job *j)
+/* Whether PATH is DIR/ID followed by one of the suffixes (a NULL-terminated list). */
+static bool path_of_dump(const char *path, const char *dir, const char *id, const char *const *suffixes)
 {
+        size_t d = strlen(dir), i = strlen(id);
+
+        if (strncmp(path, dir, d) != 0 || path[d] != '/' || strncmp(path + d + 1, id, i) != 0)
+                return false;
+        for (; *suffixes; suffixes++)
+                if (strcmp(path + d + 1 + i, *suffixes) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * CDP_ID of a request, checked like a store id: removal names files by it.
+ * The paths the command is given must be that dump's, beneath the store: the
+ * runner is not confined, and a compromised daemon must not make an
+ * administrator's hook upload or remove another file.
+ */
+static bool job_parse(const struct upload_options *o, struct job *j)
+{
+        static const char *const core_suffixes[] = { ".core", ".core.zst", NULL };
+        static const char *const meta_suffixes[] = { ".json", NULL };
+        const char *core = NULL, *meta = NULL;
+
         for (size_t off = 0; off < j->len;) {
                 const char *f = j->msg + off;
                 size_t k = strnlen(f, j->len - off);
@@ -78,9 +101,16 @@ static bool job_parse(struct job *j)
                         return false; /* every field NUL-terminated and ours */
                 if (strncmp(f, "CDP_ID=", 7) == 0 && k - 7 <= STORE_ID_MAX)
                         memcpy(j->id, f + 7, k - 7 + 1);
+                else if (strncmp(f, "CDP_CORE=", 9) == 0)
+                        core = f + 9;
+                else if (strncmp(f, "CDP_METADATA=", 13) == 0)
+                        meta = f + 13;
                 off += k + 1;
         }
-        return store_id_valid(j->id);
+        if (!store_id_valid(j->id))
+                return false;
+        return (!core || path_of_dump(core, o->directory, j->id, core_suffixes)) &&
+               (!meta || path_of_dump(meta, o->directory, j->id, meta_suffixes));
 }
 
 static void child_exec(const struct upload_options *o, const struct job *j, int out)
@@ -216,7 +246,7 @@ static void receive(struct runner *r, int fd, bool *eof)
         if (!j.msg)
                 return;
         memcpy(j.msg, buf, (size_t) k);
-        if (!job_parse(&j)) {
+        if (!job_parse(r->o, &j)) {
                 log_warning("upload: malformed request dropped");
                 free(j.msg);
                 return;
@@ -329,6 +359,20 @@ int upload_start(const struct upload_options *o, int *ret_fd, pid_t *ret_pid)
         if (pid == 0) {
                 close(sv[0]);
                 (void) prctl(PR_SET_NAME, "cdp-upload");
+                /*
+                 * Forked before the daemon confines itself, it must not keep what
+                 * the daemon has: no fd but its socket (and stdio), no capability
+                 * (the bounding set too, so that a root command execs without
+                 * any), no gaining them through a setuid program. Its commands
+                 * read and remove the store's files as their owner.
+                 */
+                if ((sv[1] > 3 && close_range(3, (unsigned) sv[1] - 1, 0) < 0) ||
+                    close_range((unsigned) sv[1] + 1, ~0U, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                if (caps_reduce_all() < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                        log_error("upload: cannot drop privileges; no command runs");
+                        _exit(EXIT_FAILURE);
+                }
                 /* Its parent gone, it finishes what runs (EOF on the socket) and ends. */
                 _exit(upload_run(o, sv[1]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }

@@ -26,6 +26,7 @@
 #include "kernel/cleanup.h"
 #include "kernel/io.h"
 #include "proxy/store/compress.h"
+#include "proxy/store/internal.h"
 #include "proxy/store/store.h"
 #include "tests/tap.h"
 
@@ -503,6 +504,78 @@ static void test_compress(const char *fs)
         store_result_done(&res);
 }
 
+/* ---- at most STORE_COMPRESS_MAX compress at once; the others store raw ---- */
+
+#define BOUND_WRITERS (STORE_COMPRESS_MAX + 2)
+
+struct bound_arg {
+        struct dump_store *s;
+        char id[16];
+        int src;
+        int r;
+        bool compressed;
+};
+
+static void *bound_writer(void *p)
+{
+        struct bound_arg *a = p;
+        struct store_result res = {};
+
+        a->r = write_one(a->s, a->id, a->src, 0, USEC_INFINITY, meta_cb, NULL, &res);
+        a->compressed = res.compressed;
+        store_result_done(&res);
+        return NULL;
+}
+
+static void test_compress_bound(const char *fs)
+{
+        _cleanup_free_ char *dir = join(fs, "zbound");
+        _cleanup_store_ struct dump_store *s = NULL;
+        struct store_options opt = opts(STORE_ROTATE, 0, false, 0, false, 0);
+        struct bound_arg args[BOUND_WRITERS] = {};
+        struct feeder f[BOUND_WRITERS] = {};
+        pthread_t threads[BOUND_WRITERS];
+        int compressed = 0, stored = 0;
+
+        opt.compress_level = STORE_COMPRESS_LEVEL_DEFAULT;
+        opt.compressor = store_compress_copy;
+        is_int(store_open(dir, &opt, &s), 0, "bound: store opened");
+        /* Every writer in flight at once: each stream stays open after its data. */
+        for (int i = 0; i < BOUND_WRITERS; i++) {
+                args[i].s = s;
+                (void) snprintf(args[i].id, sizeof(args[i].id), "b%d", i);
+                args[i].src = feed_start(&f[i], 64 * 1024, true);
+                pthread_create(&threads[i], NULL, bound_writer, &args[i]);
+        }
+        for (int tries = 0; tries < 500; tries++) {
+                pthread_mutex_lock(&s->lock);
+                unsigned n = s->n_writing;
+                pthread_mutex_unlock(&s->lock);
+                if (n == BOUND_WRITERS)
+                        break;
+                (void) usleep(10000);
+        }
+        pthread_mutex_lock(&s->lock);
+        is_int(s->n_compressing, STORE_COMPRESS_MAX, "bound: %d writers, %d of them compressing",
+               BOUND_WRITERS, STORE_COMPRESS_MAX);
+        pthread_mutex_unlock(&s->lock);
+        for (int i = 0; i < BOUND_WRITERS; i++) {
+                feed_join(&f[i]);
+                (void) shutdown(f[i].fd, SHUT_WR);
+        }
+        for (int i = 0; i < BOUND_WRITERS; i++) {
+                pthread_join(threads[i], NULL);
+                feed_finish(&f[i], args[i].src);
+                stored += args[i].r == 0;
+                compressed += args[i].r == 0 && args[i].compressed;
+        }
+        is_int(stored, BOUND_WRITERS, "bound: every dump kept");
+        is_int(compressed, STORE_COMPRESS_MAX, "bound: the others uncompressed, not lost");
+        pthread_mutex_lock(&s->lock);
+        is_int(s->n_compressing, 0, "bound: every compression counted out");
+        pthread_mutex_unlock(&s->lock);
+}
+
 static void test_cuts(const char *fs)
 {
         _cleanup_free_ char *dir = join(fs, "cuts");
@@ -956,6 +1029,7 @@ int main(void)
         }
         test_complete(fs);
         test_compress(fs);
+        test_compress_bound(fs);
         test_cuts(fs);
         test_rotate(fs);
         test_keep(fs);

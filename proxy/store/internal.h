@@ -46,8 +46,16 @@ struct store_writer {
         bool max_reached;   /* the budget stopped at max_bytes, not at the quota */
         int compress_level; /* taken from the options when it began: 0 uncompressed */
         store_compress_fn compressor;
-        bool committed; /* renamed into place and counted as an entry */
+        bool committed;   /* renamed into place and counted as an entry */
+        bool compressing; /* counted in dump_store.n_compressing */
 };
+
+/*
+ * A zstd stream context costs about 3.5 MiB at level 3 (more at higher
+ * levels): beyond this many at once, cores are stored uncompressed, so that a
+ * crash storm cannot take the daemon past its memory limit (a pod's).
+ */
+#define STORE_COMPRESS_MAX 8
 
 struct dump_store {
         unsigned refs;
@@ -62,7 +70,8 @@ struct dump_store {
         size_t rescan_at;  /* n_entries that triggers the next rescan */
         uint64_t reserved; /* sum of writers[].reserved */
         struct store_writer *writers;
-        unsigned n_writing; /* writers not yet committed: each holds a max_files slot */
+        unsigned n_writing;     /* writers not yet committed: each holds a max_files slot */
+        unsigned n_compressing; /* writers compressing: at most STORE_COMPRESS_MAX */
 
         /* Written under lock, read without it (status must never wait for a writer). */
         uint64_t used; /* sum of entries[].size */

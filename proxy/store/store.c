@@ -170,7 +170,8 @@ static int writer_begin(struct dump_store *s, struct store_writer *w)
         (void) snprintf(json, sizeof(json), "%s.json", w->id);
 
         pthread_mutex_lock(&s->lock);
-        if (s->options.compressor && s->options.compress_level > 0) {
+        if (s->options.compressor && s->options.compress_level > 0 &&
+            s->n_compressing < STORE_COMPRESS_MAX) {
                 w->compress_level = s->options.compress_level;
                 w->compressor = s->options.compressor;
         }
@@ -199,6 +200,10 @@ static int writer_begin(struct dump_store *s, struct store_writer *w)
         w->next = s->writers;
         s->writers = w;
         s->n_writing++;
+        if (w->compress_level > 0) {
+                w->compressing = true;
+                s->n_compressing++;
+        }
 unlock:
         pthread_mutex_unlock(&s->lock);
         return r;
@@ -217,6 +222,10 @@ static void writer_end(struct dump_store *s, struct store_writer *w)
                 }
         if (!w->committed)
                 s->n_writing--;
+        if (w->compressing) {
+                w->compressing = false;
+                s->n_compressing--;
+        }
         pthread_mutex_unlock(&s->lock);
 }
 

@@ -120,4 +120,22 @@ t_like "$(grep '^coredump_proxy_build_info' "$d/metrics.txt")" 'version="[^"]+",
 t_ok "the daemon stops" t_proxy_stop
 t_is "$(code /readyz)" 503 "/readyz: 503 once it stopped"
 t_is "$(code /healthz)" 200 "/healthz: still 200"
+# One server answers the probes: a client that sends a byte every second must not hold it (one
+# deadline per request, not per read).
+python3 - "$port" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+try:
+    for b in b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 20:
+        s.send(bytes([b])); time.sleep(1)
+except OSError:
+    pass
+PY
+slow=$!
+t_track_pid "$slow"
+sleep 0.5
+start=$EPOCHREALTIME
+t_is "$(code /healthz)" 200 "/healthz answers beside a client that trickles its request"
+t_ok "within the request deadline (2 s), not the trickler's 20 s" t_lt "$(t_elapsed "$start")" 4
+kill "$slow" 2>/dev/null
 t_done

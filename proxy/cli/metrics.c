@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,8 +209,15 @@ static void serve_one(int fd, const char *socket_path)
 
         (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        /* The request line and headers, up to the blank line; no body is ever read. */
+        /*
+         * The request line and headers, up to the blank line; no body is ever
+         * read. One deadline for the whole request: a client that sends a
+         * byte now and then must not hold the only server of the probes.
+         */
+        usec_t deadline = io_now() + METRICS_CLIENT_TIMEOUT_S * USEC_PER_SEC;
         while (got < METRICS_REQUEST_MAX) {
+                if (io_wait(fd, POLLIN, deadline) <= 0)
+                        return;
                 ssize_t k = read(fd, buf + got, METRICS_REQUEST_MAX - got);
                 if (k <= 0)
                         return;

@@ -178,6 +178,22 @@ static bool same_directory(const char *a, const char *b)
 }
 
 /*
+ * Whether only root can have put files in PATH's directory: the saved pattern
+ * found there goes back into core_pattern, where "|..." runs as root.
+ */
+static bool directory_root_only(const char *path)
+{
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        struct stat st;
+
+        if (!slash)
+                return false;
+        *(slash == dir ? slash + 1 : slash) = 0;
+        return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 022) == 0;
+}
+
+/*
  * The pattern is another coredump-proxy's (a rollout: the new instance
  * starts beside the old one on a socket of its own; or the old one was
  * SIGKILLed): what to restore is what that one saved, the pattern from
@@ -192,6 +208,10 @@ static int adopt_previous(const char *listen_path, char **ret_saved, unsigned *r
         *ret_saved = NULL;
         if (pattern_current_target(&target) < 0)
                 return 0;
+        if (!directory_root_only(target)) {
+                log_debug("core_pattern points at %s, in a directory others may write: not adopted", target);
+                return 0;
+        }
         r = pattern_state_path(target, &state);
         if (r < 0)
                 return log_oom();

@@ -155,6 +155,20 @@ static void size_text(int64_t bytes, char *buf, size_t size)
         (void) snprintf(buf, size, u == 0 ? "%.0f%c" : "%.1f%c", v, units[u]);
 }
 
+/* The list's short summary: the top frame's function, else the summary's status ("-": none yet). */
+static const char *top_text(struct json_object *m)
+{
+        struct json_object *sum = member(m, "summary"), *frames = NULL;
+        const char *f = NULL;
+
+        if (!sum)
+                return "-";
+        if (jsonr_member(sum, "frames", json_type_array, &frames) > 0 &&
+            json_object_array_length(frames) > 0)
+                f = str(json_object_array_get_idx(frames, 0), "function");
+        return f ? f : str(sum, "status") ? str(sum, "status") : "?";
+}
+
 static int list(int dir_fd, const struct entry *v, size_t n, bool json)
 {
         if (json) {
@@ -172,8 +186,8 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
                 return EXIT_SUCCESS;
         }
-        printf("%-24s %7s %4s %-16s %-32s %8s %8s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER", "SIZE",
-               "STORED", "ID");
+        printf("%-24s %7s %4s %-16s %-32s %8s %8s %-24s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER",
+               "SIZE", "STORED", "TOP", "ID");
         for (size_t i = 0; i < n; i++) {
                 struct json_object *m = v[i].meta;
                 char ct[128], size[32], stored[32], core[256];
@@ -183,9 +197,10 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 size_text(num(m, "bytes"), size, sizeof(size));
                 size_text(f ? num(m, "stored_bytes") >= 0 ? num(m, "stored_bytes") : num(m, "bytes") : -1,
                           stored, sizeof(stored));
-                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %s%s\n",
+                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %-24.24s %s%s\n",
                        str(m, "time") ? str(m, "time") : "-", num(m, "pid"), num(m, "signal"),
-                       str(m, "comm") ? str(m, "comm") : "-", ct, size, f ? stored : "gone", v[i].id,
+                       str(m, "comm") ? str(m, "comm") : "-", ct, size, f ? stored : "gone", top_text(m),
+                       v[i].id,
                        json_object_get_boolean(json_object_object_get(m, "truncated")) ? " (truncated)"
                                                                                        : "");
         }
@@ -207,6 +222,39 @@ static void print_value(const char *key, struct json_object *v, int indent)
                  : "-");
 }
 
+/* The crash summary (docs/metadata.md): its status, the executable's build-id, the frames. */
+static void print_summary(struct json_object *s)
+{
+        struct json_object *frames = NULL, *modules = NULL;
+
+        if (s) {
+                (void) jsonr_member(s, "frames", json_type_array, &frames);
+                (void) jsonr_member(s, "modules", json_type_array, &modules);
+        }
+
+        if (!s) {
+                printf("summary: (none yet)\n");
+                return;
+        }
+        printf("summary: %s%s%s\n", str(s, "status") ? str(s, "status") : "?", str(s, "error") ? ": " : "",
+               str(s, "error") ? str(s, "error") : "");
+        if (str(s, "executable"))
+                printf("  executable: %s\n", str(s, "executable"));
+        if (str(s, "build_id"))
+                printf("  build_id: %s\n", str(s, "build_id"));
+        if (modules)
+                printf("  modules: %zu\n", json_object_array_length(modules));
+        if (!frames)
+                return;
+        printf("  frames:\n");
+        for (size_t i = 0; i < json_object_array_length(frames); i++) {
+                struct json_object *fr = json_object_array_get_idx(frames, i);
+                printf("    #%-2zu %s+0x%" PRIx64 "%s%s\n", i, str(fr, "module") ? str(fr, "module") : "?",
+                       num(fr, "offset"), str(fr, "function") ? " " : "",
+                       str(fr, "function") ? str(fr, "function") : "");
+        }
+}
+
 static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, const char *id, bool json)
 {
         char core[256];
@@ -223,9 +271,10 @@ static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, co
                         return EXIT_SUCCESS;
                 }
                 json_object_object_foreach (v[i].meta, k, x)
-                        print_value(k, x, 0);
+                        if (strcmp(k, "summary") != 0)
+                                print_value(k, x, 0);
                 printf("core_file: %s%s%s\n", f ? dir : "(gone)", f ? "/" : "", f ? f : "");
-                /* The crash summary (build-ids, frames) is not built yet: nothing to print. */
+                print_summary(member(v[i].meta, "summary"));
                 return EXIT_SUCCESS;
         }
         fprintf(stderr, "no dump %s in %s\n", id, dir);

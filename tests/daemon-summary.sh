@@ -56,7 +56,27 @@ cp "$core_raw" "$d/good.core"
 
 # The summary program on its own, run as root: it drops to nobody before reading.
 t_ok "program: valid JSON for a good core" bash -c "'$SUMMARY' <'$d/good.core' | jq -e '.status == \"ok\"' >/dev/null"
+t_like "$("$T_PROXY" list --dir "$d/store" | grep "$id")" " cdp_crasher_fault +$id" "list: the top frame's function"
+t_like "$("$T_PROXY" list --dir "$d/store" | head -n 1)" " TOP +ID$" "list: a TOP column"
+
+# A raw 64 MiB core, timed (the log line has the time).
+id=$(crash sum-big-raw --size 67108864)
+s=$(summary_of "$d/store" "$id")
+t_is "$(t_jq "$s" .status)" ok "64 MiB raw: status ok"
+t_diag "64 MiB raw core: $(grep -o "summary $id: done ([0-9]* ms)" "$d/proxy.err")"
 t_proxy_stop
+
+# store.summary false: none; a summary that is not a boolean is refused.
+jq '.store.summary = false' "$d/config.json" >"$d/c2.json" && mv "$d/c2.json" "$d/config.json"
+t_ok "daemon starts without summaries" t_proxy_start "$d"
+id=$(crash sum-off)
+t_ok "off: the dump is stored" test -s "$d/store/$id.json"
+sleep 1
+t_is "$(jq -c .summary "$d/store/$id.json")" null "off: no summary"
+t_proxy_stop
+jq '.store.summary = "yes"' "$d/config.json" >"$d/c2.json" && mv "$d/c2.json" "$d/config.json"
+t_like "$("$T_PROXY" check-config "$d/config.json" 2>&1)" "summary" "check-config: store.summary must be a boolean"
+t_ok "check-config: and fails" bash -c "! '$T_PROXY' check-config '$d/config.json' >/dev/null 2>&1"
 
 # ---- compressed cores, the default --------------------------------------------
 T_STORE_COMPRESS=3 t_proxy_config "$d" request '[{"name":"host","match":{},"action":"store"}]'
@@ -70,7 +90,7 @@ t_ok "zst: the core still decompresses" bash -c "zstd -dc '$d/store/$id.core.zst
 id=$(crash sum-big --size 67108864)
 s=$(summary_of "$d/store" "$id")
 t_is "$(t_jq "$s" .status)" ok "64 MiB: status ok"
-t_diag "$(grep -o "summary $id: done ([0-9]* ms)" "$d/proxy.err")"
+t_diag "64 MiB zst core: $(grep -o "summary $id: done ([0-9]* ms)" "$d/proxy.err")"
 t_proxy_stop
 
 # ---- a core cut by the quota ------------------------------------------------------

@@ -55,9 +55,9 @@ core_raw=$d/store/$id.core
 cp "$core_raw" "$d/good.core"
 
 # The summary program on its own, run as root: it drops to nobody before reading.
-t_ok "program: valid JSON for a good core" bash -c "'$SUMMARY' <'$d/good.core' | jq -e '.status == \"ok\"' >/dev/null"
-t_like "$("$T_PROXY" list --dir "$d/store" | grep "$id")" " cdp_crasher_fault +$id" "list: the top frame's function"
-t_like "$("$T_PROXY" list --dir "$d/store" | head -n 1)" " TOP +ID$" "list: a TOP column"
+t_ok "program: valid JSON for a good core" bash -c "set -o pipefail; '$SUMMARY' <'$d/good.core' | jq -e '.status == \"ok\"' >/dev/null"
+t_like "$("$T_PROXY" list --dir "$d/store" | grep "$id")" " cdp_crasher_fault +[0-9.]+[BKMG] +[0-9.]+[BKMG] +$id" "list: the top frame's function"
+t_like "$("$T_PROXY" list --dir "$d/store" | head -n 1)" " CONTAINER +TOP +SIZE +STORED +ID$" "list: a TOP column"
 
 # A raw 64 MiB core, timed (the log line has the time).
 id=$(crash sum-big-raw --size 67108864)

@@ -186,8 +186,8 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
                 return EXIT_SUCCESS;
         }
-        printf("%-24s %7s %4s %-16s %-32s %8s %8s %-24s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER",
-               "SIZE", "STORED", "TOP", "ID");
+        printf("%-24s %7s %4s %-16s %-32s %-24s %8s %8s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER",
+               "TOP", "SIZE", "STORED", "ID");
         for (size_t i = 0; i < n; i++) {
                 struct json_object *m = v[i].meta;
                 char ct[128], size[32], stored[32], core[256];
@@ -197,9 +197,9 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 size_text(num(m, "bytes"), size, sizeof(size));
                 size_text(f ? num(m, "stored_bytes") >= 0 ? num(m, "stored_bytes") : num(m, "bytes") : -1,
                           stored, sizeof(stored));
-                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %-24.24s %s%s\n",
+                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %-24.24s %8s %8s %s%s\n",
                        str(m, "time") ? str(m, "time") : "-", num(m, "pid"), num(m, "signal"),
-                       str(m, "comm") ? str(m, "comm") : "-", ct, size, f ? stored : "gone", top_text(m),
+                       str(m, "comm") ? str(m, "comm") : "-", ct, top_text(m), size, f ? stored : "gone",
                        v[i].id,
                        json_object_get_boolean(json_object_object_get(m, "truncated")) ? " (truncated)"
                                                                                        : "");

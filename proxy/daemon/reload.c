@@ -47,11 +47,15 @@ static int check_writable(const struct config *c, const struct config *running)
         if (!same_string(c->store_exec.command, running->store_exec.command) ||
             c->store_exec.timeout != running->store_exec.timeout ||
             c->store_exec.max_concurrent != running->store_exec.max_concurrent ||
-            c->store_exec.remove != running->store_exec.remove ||
-            c->store_summary != running->store_summary) {
-                log_error("reload: store.exec, store.summary: their runners were started with the daemon, "
-                          "outside "
-                          "the sandbox; a new store.exec or store.summary takes effect on restart");
+            c->store_exec.remove != running->store_exec.remove) {
+                log_error(
+                        "reload: store.exec: its runner was started with the daemon, outside the sandbox; a "
+                        "new store.exec takes effect on restart");
+                return -EACCES;
+        }
+        if (c->store_summary != running->store_summary) {
+                log_error("reload: store.summary: its runner was started with the daemon, outside the "
+                          "sandbox; a new store.summary takes effect on restart");
                 return -EACCES;
         }
         if (strcmp(c->events, running->events) != 0) {

@@ -106,51 +106,64 @@ static void child_exec(const char *program, int core, int out)
 }
 
 /* Reads the child's output until EOF and its exit, or the deadline: then it is killed. */
+static void kill_group(pid_t pid)
+{
+        (void) kill(-pid, SIGKILL);
+        (void) kill(pid, SIGKILL);
+}
+
+static void read_some(int out, char *buf, size_t *n, bool *eof, bool *overflow)
+{
+        ssize_t k;
+
+        if (*n > SUMMARY_OUTPUT_MAX) {
+                *overflow = *eof = true; /* it is killed: a summary never gets that long */
+                return;
+        }
+        k = read(out, buf + *n, SUMMARY_OUTPUT_MAX + 1 - *n);
+        if (k > 0)
+                *n += (size_t) k;
+        else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+                *eof = true;
+}
+
 static void collect(struct outcome *res, pid_t pid, int pidfd, int out, usec_t deadline)
 {
-        size_t cap = SUMMARY_OUTPUT_MAX + 1;
-        char *buf = malloc(cap);
+        char *buf = malloc(SUMMARY_OUTPUT_MAX + 1);
         size_t n = 0;
-        bool eof = false, exited = false, killed = false;
+        bool eof = false, exited = false, killed = false, overflow = false;
         int status = 0;
 
         while (buf && !exited) {
                 struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
                                        { .fd = eof ? -1 : out, .events = POLLIN } };
                 usec_t now = io_now();
-                if (now >= deadline && !killed) {
-                        (void) kill(-pid, SIGKILL);
-                        (void) kill(pid, SIGKILL);
+                if ((now >= deadline || overflow) && !killed) {
+                        kill_group(pid);
                         killed = true;
                 }
                 int timeout = killed ? -1 : (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
                 if (poll(p, 2, timeout) < 0 && errno != EINTR)
                         break;
-                if (!eof && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-                        ssize_t k = read(out, buf + n, n < cap ? cap - n : 1);
-                        if (k <= 0 || n >= cap)
-                                eof = k == 0 || n >= cap; /* over the cap: stop reading, it fails below */
-                        else
-                                n += (size_t) k;
-                }
-                if (p[0].revents & POLLIN)
-                        exited = eof || killed;
-                if ((p[0].revents & POLLIN) && !exited) {
-                        /* Exited with output still in the pipe: read what is left, without waiting. */
+                if (!eof && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+                        read_some(out, buf, &n, &eof, &overflow);
+                if (p[0].revents & POLLIN) {
+                        /* Exited: what is left in the pipe is read without waiting for more. */
                         (void) fcntl(out, F_SETFL, O_NONBLOCK);
-                        ssize_t k;
-                        while (n < cap && (k = read(out, buf + n, cap - n)) > 0)
-                                n += (size_t) k;
+                        while (!eof)
+                                read_some(out, buf, &n, &eof, &overflow);
                         exited = true;
                 }
         }
+        if (!exited)
+                kill_group(pid); /* no buffer, or poll failed: it must not outlive its limit */
         (void) waitpid(pid, &status, 0);
-        if (killed) {
-                res->status = "timeout";
-                (void) snprintf(res->error, sizeof(res->error), "killed at the time limit");
-        } else if (!buf || n > SUMMARY_OUTPUT_MAX) {
+        if (overflow || !buf) {
                 res->status = "failed";
                 (void) snprintf(res->error, sizeof(res->error), "output %s", buf ? "too long" : "not read");
+        } else if (killed) {
+                res->status = "timeout";
+                (void) snprintf(res->error, sizeof(res->error), "killed at the time limit");
         } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 res->status = "failed";
                 (void) snprintf(res->error, sizeof(res->error), "%s %d",
@@ -218,6 +231,7 @@ static int run_one(const struct summarize_options *o, int dir_fd, const char *id
 /* <id>.json with "summary" added: a new file renamed over the old one, never a half-written one. */
 static int merge(int dir_fd, const char *id, const char *summary, size_t len)
 {
+        _cleanup_(json_object_putp) struct json_object *o = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
         char name[NAME_MAX_LEN + 16], temp[NAME_MAX_LEN + 16];
@@ -229,10 +243,13 @@ static int merge(int dir_fd, const char *id, const char *summary, size_t len)
         r = jsonr_read_text(dir_fd, name, METADATA_MAX, &text, &n);
         if (r < 0)
                 return r;
+        r = jsonr_parse(text, n, METADATA_MAX, 64, json_type_object, &o);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(o, "summary", NULL))
+                return -EEXIST;
         while (n > 0 && text[n - 1] != '}')
                 n--;
-        if (n < 2 || strstr(text, "\"summary\":"))
-                return -EBADMSG; /* not an object of ours, or summarized already */
         r = store_create_temp(dir_fd, temp, &fd);
         if (r < 0)
                 return r;
@@ -243,6 +260,14 @@ static int merge(int dir_fd, const char *id, const char *summary, size_t len)
                 r = negative_errno();
                 (void) unlinkat(dir_fd, temp, 0);
                 return r;
+        }
+        /* Removed meanwhile (the quota, an upload hook's remove): no metadata without its core. */
+        (void) snprintf(temp, sizeof(temp), "%s.core.zst", id);
+        bool gone = store_file_exists(dir_fd, temp) == 0;
+        (void) snprintf(temp, sizeof(temp), "%s.core", id);
+        if (gone && store_file_exists(dir_fd, temp) == 0) {
+                (void) unlinkat(dir_fd, name, 0);
+                return -ENOENT;
         }
         return 0;
 }

@@ -51,6 +51,7 @@ check_ok raw "$s"
 t_is "$(stat -c %s "$d/store/$id.core")" "$(jq .stored_bytes "$d/store/$id.json")" "raw: the core is as stored"
 t_is "$(jq -c '[.id == "'"$id"'", .bytes > 0, .signal]' "$d/store/$id.json")" '[true,true,11]' "raw: the rest of the metadata is still there"
 t_ok "raw: the time it took is logged" grep -Eq "summary $id: done \([0-9]+ ms\)" "$d/proxy.err"
+t_diag "small raw core ($(jq .bytes "$d/store/$id.json") bytes): $(grep -o "summary $id: done ([0-9]* ms)" "$d/proxy.err")"
 core_raw=$d/store/$id.core
 cp "$core_raw" "$d/good.core"
 

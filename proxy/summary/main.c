@@ -357,6 +357,8 @@ int main(void)
         uint32_t magic = 0;
         int fd = STDIN_FILENO, r;
 
+        /* libdw would ask a debuginfod server: no network here (the filter would kill it). */
+        (void) unsetenv("DEBUGINFOD_URLS");
         r = drop_privileges();
         if (r < 0)
                 fail(&s, "cannot drop privileges", strerror(-r));

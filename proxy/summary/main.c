@@ -33,15 +33,16 @@
 #include "proxy/base/fault.h"
 #include "proxy/base/jsonw.h"
 
-#define SUMMARY_UID      65534
-#define SUMMARY_AS_MAX   (512ULL << 20)
-#define SUMMARY_CPU_SEC  10
-#define SUMMARY_RAW_MAX  (4ULL << 30) /* a .zst core decompressed, at most */
-#define SUMMARY_MODULES  256
-#define SUMMARY_FRAMES   64
-#define SUMMARY_NAME_MAX 1024
-#define SUMMARY_BUILDID  64 /* bytes */
-#define ZSTD_MAGIC       0xFD2FB528U
+#define SUMMARY_UID         65534
+#define SUMMARY_AS_MAX      (512ULL << 20)
+#define SUMMARY_CPU_SEC     10
+#define SUMMARY_RAW_MAX     (1ULL << 30) /* a .zst core decompressed, at most (in memory: a memfd) */
+#define SUMMARY_JSON_BUDGET (192 * 1024) /* the runner takes 256 KiB */
+#define SUMMARY_MODULES     256
+#define SUMMARY_FRAMES      64
+#define SUMMARY_NAME_MAX    1024
+#define SUMMARY_BUILDID     64 /* bytes */
+#define ZSTD_MAGIC          0xFD2FB528U
 
 struct module {
         char *name;
@@ -186,6 +187,7 @@ static int print(const struct summary *s)
         const struct module *exe = executable(s);
         _cleanup_free_ char *out = NULL;
         struct jsonw w;
+        bool cut = false;
         size_t len;
 
         jsonw_init(&w);
@@ -197,20 +199,10 @@ static int print(const struct summary *s)
                 jsonw_kv_string(&w, "build_id", exe->build_id);
         if (exe)
                 jsonw_kv_string(&w, "executable", exe->name);
-        jsonw_key(&w, "modules");
-        jsonw_array_begin(&w);
-        for (size_t i = 0; i < s->n_modules; i++) {
-                jsonw_object_begin(&w);
-                jsonw_kv_string(&w, "name", s->modules[i].name);
-                if (s->modules[i].build_id[0])
-                        jsonw_kv_string(&w, "build_id", s->modules[i].build_id);
-                jsonw_kv_uint(&w, "start", s->modules[i].start);
-                jsonw_object_end(&w);
-        }
-        jsonw_array_end(&w);
+        /* Frames first: over the budget (the runner takes 256 KiB), the rest is left out and flagged. */
         jsonw_key(&w, "frames");
         jsonw_array_begin(&w);
-        for (size_t i = 0; i < s->n_frames; i++) {
+        for (size_t i = 0; i < s->n_frames && !(cut = w.len > SUMMARY_JSON_BUDGET); i++) {
                 jsonw_object_begin(&w);
                 jsonw_kv_string(&w, "module", s->frames[i].module);
                 jsonw_kv_uint(&w, "offset", s->frames[i].offset);
@@ -219,6 +211,19 @@ static int print(const struct summary *s)
                 jsonw_object_end(&w);
         }
         jsonw_array_end(&w);
+        jsonw_key(&w, "modules");
+        jsonw_array_begin(&w);
+        for (size_t i = 0; i < s->n_modules && !(cut = cut || w.len > SUMMARY_JSON_BUDGET); i++) {
+                jsonw_object_begin(&w);
+                jsonw_kv_string(&w, "name", s->modules[i].name);
+                if (s->modules[i].build_id[0])
+                        jsonw_kv_string(&w, "build_id", s->modules[i].build_id);
+                jsonw_kv_uint(&w, "start", s->modules[i].start);
+                jsonw_object_end(&w);
+        }
+        jsonw_array_end(&w);
+        if (cut || s->n_modules == SUMMARY_MODULES || s->n_frames == SUMMARY_FRAMES)
+                jsonw_kv_bool(&w, "cut", true);
         jsonw_object_end(&w);
         if (jsonw_finish(&w, &out, &len) < 0)
                 return -ENOMEM;

@@ -40,7 +40,9 @@ static const char *const top_keys[] = {
         "version", "listen", "events", "store", "limits", "names", "routes"
 };
 static const char *const listen_keys[] = { "path", "protocol" };
-static const char *const store_keys[] = { "directory", "max_use", "keep_free", "compress", "exec" };
+static const char *const store_keys[] = {
+        "directory", "max_use", "keep_free", "compress", "exec", "summary"
+};
 static const char *const exec_keys[] = { "command", "timeout", "max_concurrent", "remove" };
 static const char *const limits_keys[] = { "collector_timeout", "dump_timeout", "stall_timeout",
                                            "max_concurrent", "per_container" };
@@ -112,6 +114,7 @@ static int config_new(const char *source, struct config **ret)
         c->store_max_use = (struct size_limit){ .set = true, .percent = true, .value = 10 };
         c->store_keep_free = (struct size_limit){ .set = true, .percent = true, .value = 15 };
         c->store_compress = CONFIG_DEFAULT_COMPRESS;
+        c->store_summary = true;
         c->store_exec = (struct store_exec){ .timeout = CONFIG_DEFAULT_EXEC_TIMEOUT,
                                              .max_concurrent = CONFIG_DEFAULT_EXEC_MAX };
         c->limits = (struct limits){
@@ -255,6 +258,10 @@ static void parse_store(struct parser *p, struct json_object *o, struct config *
         }
         if (parser_enter(p, o, "exec", &v)) {
                 parse_exec(p, v, &c->store_exec);
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "summary", &v)) {
+                (void) parser_get_bool(p, v, &c->store_summary);
                 parser_leave(p);
         }
         if (parser_enter(p, o, "compress", &v)) {

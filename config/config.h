@@ -195,6 +195,7 @@ struct config {
         struct size_limit store_keep_free;
         int store_compress; /* zstd level of <id>.core.zst; 0: uncompressed <id>.core */
         struct store_exec store_exec;
+        bool store_summary; /* a crash summary in <id>.json (proxy/store/summarize.h) */
         struct limits limits;
         struct names_config names;
         struct route *routes;

@@ -183,6 +183,20 @@ static void size_text(int64_t bytes, char *buf, size_t size)
         (void) snprintf(buf, size, u == 0 ? "%.0f%c" : "%.1f%c", v, units[u]);
 }
 
+/* The list's short summary: the top frame's function, else the summary's status ("-": none yet). */
+static const char *top_text(struct json_object *m)
+{
+        struct json_object *sum = member(m, "summary"), *frames = NULL;
+        const char *f = NULL;
+
+        if (!sum)
+                return "-";
+        if (jsonr_member(sum, "frames", json_type_array, &frames) > 0 &&
+            json_object_array_length(frames) > 0)
+                f = str(json_object_array_get_idx(frames, 0), "function");
+        return f ? f : str(sum, "status") ? str(sum, "status") : "?";
+}
+
 static int list(int dir_fd, const struct entry *v, size_t n, bool json)
 {
         if (json) {
@@ -200,8 +214,8 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                 puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
                 return EXIT_SUCCESS;
         }
-        printf("%-24s %7s %4s %-16s %-32s %8s %8s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER", "SIZE",
-               "STORED", "ID");
+        printf("%-24s %7s %4s %-16s %-32s %-24s %8s %8s %s\n", "TIME", "PID", "SIG", "COMM", "CONTAINER",
+               "TOP", "SIZE", "STORED", "ID");
         for (size_t i = 0; i < n; i++) {
                 struct json_object *m = v[i].meta;
                 char ct[128], size[32], stored[32], core[256];
@@ -213,12 +227,12 @@ static int list(int dir_fd, const struct entry *v, size_t n, bool json)
                           stored, sizeof(stored));
                 _cleanup_free_ char *t = tty_safe(str(m, "time") ? str(m, "time") : "-"),
                                     *c = tty_safe(str(m, "comm") ? str(m, "comm") : "-"), *cs = tty_safe(ct),
-                                    *id = tty_safe(v[i].id);
+                                    *top = tty_safe(top_text(m)), *id = tty_safe(v[i].id);
 
-                if (!t || !c || !cs || !id)
+                if (!t || !c || !cs || !top || !id)
                         return EXIT_FAILURE;
-                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %8s %8s %s%s\n", t, num(m, "pid"),
-                       num(m, "signal"), c, cs, size, f ? stored : "gone", id,
+                printf("%-24s %7" PRId64 " %4" PRId64 " %-16s %-32s %-24.24s %8s %8s %s%s\n", t,
+                       num(m, "pid"), num(m, "signal"), c, cs, top, size, f ? stored : "gone", id,
                        json_object_get_boolean(json_object_object_get(m, "truncated")) ? " (truncated)"
                                                                                        : "");
         }
@@ -244,6 +258,45 @@ static void print_value(const char *key, struct json_object *v, int indent)
         printf("%*s%s: %s\n", indent, "", k, text ? text : "?");
 }
 
+/* The crash summary (docs/metadata.md): its status, the executable's build-id, the frames. */
+/* KEY: VALUE at INDENT, VALUE made safe for a terminal; nothing when VALUE is NULL. */
+static void print_line(int indent, const char *key, const char *value)
+{
+        _cleanup_free_ char *v = value ? tty_safe(value) : NULL;
+
+        if (v)
+                printf("%*s%s: %s\n", indent, "", key, v);
+}
+
+static void print_summary(struct json_object *s)
+{
+        struct json_object *frames = NULL, *modules = NULL;
+
+        if (!s) {
+                printf("summary: (none yet)\n");
+                return;
+        }
+        (void) jsonr_member(s, "frames", json_type_array, &frames);
+        (void) jsonr_member(s, "modules", json_type_array, &modules);
+        print_line(0, "summary", str(s, "status") ? str(s, "status") : "?");
+        print_line(2, "error", str(s, "error"));
+        print_line(2, "executable", str(s, "executable"));
+        print_line(2, "build_id", str(s, "build_id"));
+        if (modules)
+                printf("  modules: %zu\n", json_object_array_length(modules));
+        if (!frames)
+                return;
+        printf("  frames:\n");
+        for (size_t i = 0; i < json_object_array_length(frames); i++) {
+                struct json_object *fr = json_object_array_get_idx(frames, i);
+                _cleanup_free_ char *mod = tty_safe(str(fr, "module") ? str(fr, "module") : "?"),
+                                    *fn = tty_safe(str(fr, "function") ? str(fr, "function") : "");
+
+                printf("    #%-2zu %s+0x%" PRIx64 "%s%s\n", i, mod ? mod : "?", num(fr, "offset"),
+                       fn && *fn ? " " : "", fn ? fn : "");
+        }
+}
+
 static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, const char *id, bool json)
 {
         char core[256];
@@ -260,9 +313,10 @@ static int info(int dir_fd, const char *dir, const struct entry *v, size_t n, co
                         return EXIT_SUCCESS;
                 }
                 json_object_object_foreach (v[i].meta, k, x)
-                        print_value(k, x, 0);
+                        if (strcmp(k, "summary") != 0)
+                                print_value(k, x, 0);
                 printf("core_file: %s%s%s\n", f ? dir : "(gone)", f ? "/" : "", f ? f : "");
-                /* The crash summary (build-ids, frames) is not built yet: nothing to print. */
+                print_summary(member(v[i].meta, "summary"));
                 return EXIT_SUCCESS;
         }
         fprintf(stderr, "no dump %s in %s\n", id, dir);

@@ -24,6 +24,7 @@ struct collector {
         pthread_cond_t done;
         unsigned dumping; /* guarded by lock: sessions writing a dump */
         int upload_fd;    /* the upload hook's runner (--exec); -EBADF none */
+        int summary_fd;   /* the crash summaries' runner (--summary, the default); -EBADF none */
 };
 
 /* A proven dump and everything its thread owns. */

@@ -41,6 +41,7 @@
 #include "proxy/base/stdfds.h"
 #include "proxy/collector/collector.h"
 #include "proxy/store/store.h"
+#include "proxy/store/summarize.h"
 #include "proxy/store/upload.h"
 
 /* The proxy's own default dump_timeout: no dump needs longer from us unless we are told. */
@@ -52,7 +53,8 @@ static void help(void)
                "                          [--keep-free SIZE] [--max-connections N] [--max-dump-time TIME]\n"
                "                          [--require-task-proof] [--allow-host-peer] [--accept-pipe]\n"
                "                          [--compress LEVEL] [--exec CMD [--exec-timeout TIME]\n"
-               "                          [--exec-max N] [--exec-remove]] [--log-level LEVEL]\n"
+               "                          [--exec-max N] [--exec-remove]] [--no-summary]\n"
+               "                          [--log-level LEVEL]\n"
                "\n"
                "Receives coredumps of this network namespace's processes from coredump-proxy and\n"
                "writes DIR/<id>.core.zst and DIR/<id>.json. Declines dumps when its quotas are reached.\n"
@@ -72,6 +74,7 @@ static void help(void)
                "  --exec-timeout TIME    kill CMD's process group after TIME (default 60s)\n"
                "  --exec-max N           commands running at once (default 2); more wait, up to 64\n"
                "  --exec-remove          remove the dump once CMD exited 0\n"
+               "  --no-summary           no crash summary in <id>.json (--summary: one, the default)\n"
                "\n"
                "Only the kernel's own coredump connection is taken as a dump, passed on by a peer\n"
                "outside this pid namespace (the proxy). When this pid namespace sees the crashing\n"
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
                 { "exec-timeout", required_argument, NULL, 'T' },
                 { "exec-max", required_argument, NULL, 'M' },
                 { "exec-remove", no_argument, NULL, 'r' },
+                { "summary", no_argument, NULL, 'S' },
+                { "no-summary", no_argument, NULL, 'N' },
                 { "log-level", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -113,7 +118,12 @@ int main(int argc, char **argv)
                                     .compressor = store_compress_copy };
         struct collector c = { .max_dumps = 16,
                                .max_dump_time = DEFAULT_MAX_DUMP_TIME,
-                               .upload_fd = -EBADF };
+                               .upload_fd = -EBADF,
+                               .summary_fd = -EBADF };
+        struct summarize_options sum = { .timeout = SUMMARY_TIMEOUT_DEFAULT };
+        _cleanup_free_ char *summary_program = NULL;
+        bool summary = true;
+        pid_t summary_pid = 0;
         struct upload_options up = { .timeout = UPLOAD_TIMEOUT_DEFAULT,
                                      .max_running = UPLOAD_MAX_RUNNING_DEFAULT };
         pid_t upload_pid = 0;
@@ -204,6 +214,10 @@ int main(int argc, char **argv)
                 case 'r':
                         up.remove = true;
                         break;
+                case 'S':
+                case 'N':
+                        summary = opt == 'S';
+                        break;
                 case 'R':
                         c.auth.require_task = true;
                         break;
@@ -247,6 +261,16 @@ int main(int argc, char **argv)
         } else if (up.remove) {
                 log_error("--exec-remove needs --exec");
                 return EXIT_FAILURE;
+        }
+
+        if (summary) {
+                r = summarize_program_path(&summary_program);
+                if (r < 0)
+                        log_warning_errno(r, "no crash summaries: %s not found", SUMMARY_PROGRAM_NAME);
+                sum.program = summary_program;
+                sum.directory = dir;
+                if (r >= 0 && (r = summarize_start(&sum, &c.summary_fd, &summary_pid)) < 0)
+                        return log_error_errno(r, "cannot start the summary runner"), EXIT_FAILURE;
         }
 
         /* A path socket only its owner (and the proxy, with CAP_DAC_OVERRIDE) may connect to. */
@@ -298,6 +322,9 @@ int main(int argc, char **argv)
         c.upload_fd = safe_close(c.upload_fd);
         if (upload_pid > 0)
                 (void) waitpid(upload_pid, NULL, 0);
+        c.summary_fd = safe_close(c.summary_fd);
+        if (summary_pid > 0)
+                (void) waitpid(summary_pid, NULL, 0);
         store_unref(c.store);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -19,6 +19,7 @@
 #include "proxy/base/jsonw.h"
 #include "proxy/base/log.h"
 #include "proxy/collector/collector.h"
+#include "proxy/store/summarize.h"
 #include "proxy/store/upload.h"
 
 static int send_json(int fd, char *msg, size_t len)
@@ -152,6 +153,18 @@ static void submit_upload(struct session *s, const struct store_result *res)
                 log_warning("%s: the upload command was not queued: %s", s->req.id, strerror(-r));
 }
 
+/* After message 4 as well: the crash summary, merged into <id>.json by its runner. */
+static void submit_summary(struct session *s)
+{
+        int r;
+
+        if (s->c->summary_fd < 0)
+                return;
+        r = summarize_submit(s->c->summary_fd, s->req.id);
+        if (r < 0)
+                log_warning("%s: no crash summary: the runner is behind (%s)", s->req.id, strerror(-r));
+}
+
 static void run_session(struct session *s)
 {
         struct store_result res = {};
@@ -177,8 +190,10 @@ static void run_session(struct session *s)
                          (unsigned long long) res.bytes, auth_proof_to_string(s->facts.proof),
                          res.cut != STORE_COMPLETE ? ", truncated: " : "",
                          res.cut != STORE_COMPLETE ? store_cut_to_string(res.cut) : "");
-        if (w >= 0)
+        if (w >= 0) {
                 submit_upload(s, &res);
+                submit_summary(s);
+        }
         store_result_done(&res);
 }
 

@@ -298,6 +298,7 @@ static void free_state(struct daemon *m)
         ready_close(m);
         /* Its runner finishes what it started (each within its time limit) and ends. */
         safe_close(m->env.upload_fd);
+        safe_close(m->env.summary_fd);
         safe_close(m->keeper.fd);
         safe_close(m->keeper.broker);
         config_free(m->initial_config);
@@ -403,6 +404,7 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .pipe_fd = -EBADF,
                 .host_netns_fd = -EBADF,
                 .env.upload_fd = -EBADF,
+                .env.summary_fd = -EBADF,
         };
         int r;
 

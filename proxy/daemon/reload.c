@@ -53,6 +53,11 @@ static int check_writable(const struct config *c, const struct config *running)
                         "new store.exec takes effect on restart");
                 return -EACCES;
         }
+        if (c->store_summary != running->store_summary) {
+                log_error("reload: store.summary: its runner was started with the daemon, outside the "
+                          "sandbox; a new store.summary takes effect on restart");
+                return -EACCES;
+        }
         if (strcmp(c->events, running->events) != 0) {
                 log_error("reload: events %s: the sandbox lets the daemon write only to %s; a new event log "
                           "takes effect on restart",

@@ -28,6 +28,7 @@
 #include "proxy/act/watch.h"
 #include "proxy/base/caps.h"
 #include "proxy/base/confine.h"
+#include "proxy/store/summarize.h"
 #include "proxy/store/upload.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
@@ -454,6 +455,32 @@ static int open_upload(struct daemon *m)
         return 0;
 }
 
+/* store.summary: the same, for crash summaries (proxy/store/summarize.h). */
+static int open_summary(struct daemon *m)
+{
+        const struct config *c = m->setup->config;
+        _cleanup_free_ char *program = NULL;
+        int r;
+
+        m->env.summary_fd = -EBADF;
+        if (!c->store_summary || !m->setup->store)
+                return 0;
+        r = summarize_program_path(&program);
+        if (r < 0) {
+                log_warning_errno(r, "no crash summaries: %s not found", SUMMARY_PROGRAM_NAME);
+                return 0;
+        }
+        struct summarize_options o = {
+                .program = program,
+                .directory = c->store_directory,
+                .timeout = SUMMARY_TIMEOUT_DEFAULT,
+        };
+        r = summarize_start(&o, &m->env.summary_fd, &m->summary_pid);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the summary runner for store.summary");
+        return 0;
+}
+
 int daemon_start(struct daemon *m)
 {
         const struct config *c;
@@ -464,6 +491,9 @@ int daemon_start(struct daemon *m)
                 return r;
         c = m->setup->config;
         r = open_upload(m);
+        if (r < 0)
+                return r;
+        r = open_summary(m);
         if (r < 0)
                 return r;
         r = open_signals(m);

@@ -53,6 +53,7 @@ struct daemon {
 
         struct keeper_link keeper; /* --install-pattern: the process that owns core_pattern for us */
         pid_t upload_pid;          /* the host store's upload runner (store.exec); 0 none */
+        pid_t summary_pid;         /* the host store's summary runner (store.summary); 0 none */
 
         /* The service manager's notify socket (proxy/daemon/ready.c); -EBADF without one. */
         int notify_fd;

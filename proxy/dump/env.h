@@ -26,6 +26,7 @@ struct dump_env {
         struct watch *watch; /* forwarded dumps waiting for their collector's result */
         struct names *names; /* container names: registrations and a cache; NULL: none looked up */
         int upload_fd;       /* the host store's upload runner (store.exec); -EBADF none */
+        int summary_fd;      /* the host store's summary runner (store.summary); -EBADF none */
         /* A container's dump claims one of the workers containers may hold; false: it must park. */
         bool (*claim_worker)(void *userdata);
         void *userdata;

@@ -9,6 +9,7 @@
 #include "proxy/base/log.h"
 #include "proxy/dump/describe.h"
 #include "proxy/dump/finish.h"
+#include "proxy/store/summarize.h"
 #include "proxy/store/upload.h"
 
 static void write_event(struct dump *d)
@@ -71,6 +72,18 @@ static void submit_upload(const struct dump *d, const struct dump_env *env)
                 log_warning("%s: the upload command was not queued: %s", d->id, strerror(-r));
 }
 
+/* After the task was released: the crash summary, merged into <id>.json later (store.summary). */
+static void submit_summary(const struct dump *d, const struct dump_env *env)
+{
+        int r;
+
+        if (env->summary_fd < 0 || d->outcome != OUTCOME_STORED || !d->core_path)
+                return;
+        r = summarize_submit(env->summary_fd, d->id);
+        if (r < 0)
+                log_warning("%s: no crash summary: the runner is behind (%s)", d->id, strerror(-r));
+}
+
 void dump_finish(struct dump *d, const struct dump_env *env)
 {
         dump_set_state(d, DUMP_DONE);
@@ -95,6 +108,7 @@ void dump_finish(struct dump *d, const struct dump_env *env)
                                d->record.kept ? d->record.bytes : 0, io_now() - d->accepted_at);
         write_event(d);
         submit_upload(d, env);
+        submit_summary(d, env);
         log_message(d->outcome == OUTCOME_FAILED ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
                     "%s: pid %u (%s) %s: %s, reason %s", d->id, d->task.pid,
                     d->task.comm[0] ? d->task.comm : "?",

@@ -44,6 +44,16 @@ check_ok() {
 # ---- the host store, raw cores ---------------------------------------------------
 t_proxy_config "$d" request '[{"name":"host","match":{},"action":"store"}]'
 t_ok "daemon starts" t_proxy_start "$d"
+# The runner was forked before the daemon confined itself and parses an untrusted program's
+# output: of its capabilities only CAP_SETUID and CAP_SETGID (for the program to become nobody) and
+# CAP_KILL (to end it, then nobody's, at its time limit).
+runner=$(pgrep -x cdp-summary -P "$(t_proxy_daemon)" | head -n 1)
+t_ok "the summary runner is running" test -n "$runner"
+t_is "$(awk '/^CapEff:/ { print $2 }' "/proc/$runner/status")" 00000000000000e0 "the runner keeps CAP_SETUID, CAP_SETGID and CAP_KILL only"
+t_is "$(awk '/^CapBnd:/ { print $2 }' "/proc/$runner/status")" 00000000000000e0 "its bounding set too"
+t_is "$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$runner/status")" 1 "and no_new_privs"
+t_is "$(for f in "/proc/$runner/fd"/*; do case ${f##*/} in 0 | 1 | 2) ;; *) readlink "$f" | sed 's/socket:.*/socket/' ;; esac; done | sort | tr '\n' ' ')" \
+	"$d/store socket " "no fd but stdio, its socket and the store's directory"
 id=$(crash sum-raw)
 s=$(summary_of "$d/store" "$id")
 t_ok "raw: a summary in <id>.json" test -n "$s"

@@ -15,8 +15,6 @@
 #include "kernel/io.h"
 #include "proxy/base/caps.h"
 
-#define CAP_BIT(c) (UINT64_C(1) << (c))
-
 /*
  * What the daemon keeps once it serves dumps. It stays uid 0, so what it
  * owns itself (its socket, store and event log) needs no capability; these
@@ -220,6 +218,12 @@ int caps_reduce_keeper(void)
 int caps_reduce_all(void)
 {
         return reduce(0, false);
+}
+
+/* Only KEEP (CAP_BIT()s), the bounding set included where CAP_SETPCAP allows. */
+int caps_reduce_to(uint64_t keep)
+{
+        return reduce(keep, false);
 }
 
 int caps_reduce_collector(void)

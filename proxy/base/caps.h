@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <linux/capability.h>
+#include <stdint.h>
+
+#define CAP_BIT(c) (UINT64_C(1) << (c))
+
 /*
  * Drops every capability a program does not use, from the bounding set
  * and from the permitted/effective sets, once start-up is done. The daemon
@@ -12,3 +17,4 @@ int caps_reduce_proxy(void);
 int caps_reduce_keeper(void);
 int caps_reduce_collector(void);
 int caps_reduce_all(void);
+int caps_reduce_to(uint64_t keep);

@@ -18,6 +18,7 @@
 
 #include "config/jsonc.h"
 #include "kernel/cleanup.h"
+#include "proxy/base/caps.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/jsonr.h"
 #include "proxy/base/jsonw.h"
@@ -347,6 +348,22 @@ int summarize_start(const struct summarize_options *o, int *ret_fd, pid_t *ret_p
         if (pid == 0) {
                 close(sv[0]);
                 (void) prctl(PR_SET_NAME, "cdp-summary");
+                /*
+                 * Forked before the daemon confines itself, it parses what an
+                 * untrusted program printed: it keeps no fd but its socket (and
+                 * stdio), and of its capabilities only those the summary program
+                 * needs to become nobody and CAP_KILL, to end it at its time limit
+                 * once it is nobody's; no_new_privs, so that the program execs with
+                 * no more.
+                 */
+                if ((sv[1] > 3 && close_range(3, (unsigned) sv[1] - 1, 0) < 0) ||
+                    close_range((unsigned) sv[1] + 1, ~0U, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                if (caps_reduce_to(CAP_BIT(CAP_SETUID) | CAP_BIT(CAP_SETGID) | CAP_BIT(CAP_KILL)) < 0 ||
+                    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                        log_error("summary: cannot drop privileges; no summary is made");
+                        _exit(EXIT_FAILURE);
+                }
                 _exit(summarize_run(o, sv[1]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
         close(sv[1]);

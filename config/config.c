@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 static const char *const top_keys[] = {
         "version", "listen", "events", "store", "limits", "names", "routes"
 };
-static const char *const listen_keys[] = { "path", "protocol" };
+static const char *const listen_keys[] = { "path", "protocol", "pipe_helper" };
 static const char *const store_keys[] = {
         "directory", "max_use", "keep_free", "compress", "exec", "summary"
 };
@@ -77,6 +78,7 @@ void config_free(struct config *c)
         free(c->routes);
         free(c->source);
         free(c->listen_path);
+        free(c->pipe_helper);
         free(c->events);
         free(c->store_directory);
         free(c->store_exec.command);
@@ -166,6 +168,33 @@ static void parse_listen_path(struct parser *p, struct json_object *v, struct co
                 parser_report(p, LOCATE_VALUE, "%s is not a valid core_pattern socket path", QUOTE(s));
 }
 
+/*
+ * The kernel runs it as root for every crash, from the host's root, as the
+ * first word of core_pattern: absolute, one word, no '%' (the kernel would
+ * expand it). Whether it is fit to run is checked at start (mode.c).
+ */
+static void parse_pipe_helper(struct parser *p, struct json_object *v, struct config *c)
+{
+        const char *s;
+
+        if (parser_get_nonempty_string(p, v, &s) < 0)
+                return;
+        if (s[0] != '/')
+                parser_report(p, LOCATE_VALUE,
+                              "%s is not an absolute path (the kernel runs the helper from the host's root)",
+                              QUOTE(s));
+        else if (strpbrk(s, " \t\n\r%"))
+                parser_report(p, LOCATE_VALUE,
+                              "%s contains whitespace or '%%' (core_pattern splits and expands those)",
+                              QUOTE(s));
+        else if (has_dotdot_component(s))
+                parser_report(p, LOCATE_VALUE, "%s has a \"..\" component", QUOTE(s));
+        else if (strlen(s) >= PATH_MAX)
+                parser_report(p, LOCATE_VALUE, "the path is longer than %d bytes", PATH_MAX - 1);
+        else
+                (void) parser_set_string(p, &c->pipe_helper, s);
+}
+
 static void parse_listen(struct parser *p, struct json_object *o, struct config *c)
 {
         struct json_object *v;
@@ -182,6 +211,10 @@ static void parse_listen(struct parser *p, struct json_object *o, struct config 
                 if (parser_get_enum(p, v, "protocol", values_protocol_names,
                                     ARRAY_SIZE(values_protocol_names), &i) >= 0)
                         c->protocol = (enum listen_protocol) i;
+                parser_leave(p);
+        }
+        if (parser_enter(p, o, "pipe_helper", &v)) {
+                parse_pipe_helper(p, v, c);
                 parser_leave(p);
         }
 }

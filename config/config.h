@@ -189,7 +189,8 @@ struct config {
         char *source; /* the file it came from, or "(embedded default)" */
         char *listen_path;
         enum listen_protocol protocol;
-        char *events; /* file path, or "-" for stdout */
+        char *pipe_helper; /* listen.pipe_helper, in the host's root; NULL: found (mode.c) */
+        char *events;      /* file path, or "-" for stdout */
         char *store_directory;
         struct size_limit store_max_use;
         struct size_limit store_keep_free;

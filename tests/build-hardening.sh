@@ -26,4 +26,28 @@ for prog in "$T_PROXY" "$T_COLLECTOR"; do
 		t_like "$syms" "__[a-z]+_chk@" "$name: FORTIFY_SOURCE's checked calls"
 	fi
 done
+
+# --enable-static-pipe-helper (tests/run, the image): the helper the kernel runs from a node's root
+# needs no library of the node's, and keeps ASLR and RELRO.
+if grep -q '^CDP_PIPE_LDFLAGS = *-static' "$top_builddir/Makefile"; then
+	helper=$top_builddir/coredump-proxy-pipe
+	t_ok "coredump-proxy-pipe: no program interpreter (statically linked)" \
+		bash -c "! readelf -lW '$helper' | grep -q INTERP"
+	t_is "$(readelf -dW "$helper" | grep -c NEEDED)" 0 "coredump-proxy-pipe: needs no shared library"
+	if grep -q '^CDP_PIPE_LDFLAGS = *-static-pie' "$top_builddir/Makefile"; then
+		t_like "$(readelf -hW "$helper")" "Type: +DYN" "coredump-proxy-pipe: static PIE (ELF type DYN)"
+	fi
+	t_like "$(readelf -lW "$helper")" "GNU_RELRO" "coredump-proxy-pipe: has a RELRO segment"
+	if [ "$(id -u)" = 0 ]; then
+		t_tmpdir
+		install -m 0755 "$helper" "$T_TMP/coredump-proxy-pipe"
+		chroot "$T_TMP" /coredump-proxy-pipe </dev/null >/dev/null 2>&1
+		r=$?
+		t_ok "coredump-proxy-pipe: runs in an empty root (exit $r, not 125-127)" test "$r" -lt 125
+	else
+		t_diag "coredump-proxy-pipe: not run in an empty root (chroot needs root)"
+	fi
+else
+	t_diag "coredump-proxy-pipe: built shared (no --enable-static-pipe-helper)"
+fi
 t_done

@@ -16,8 +16,14 @@ pod = ds["spec"]["template"]["spec"]
 containers = {c["name"]: c for c in pod["containers"]}
 proxy, metrics = containers.get("proxy", {}), containers.get("metrics", {})
 
+inits = {c["name"]: c for c in pod.get("initContainers", [])}
+helper_init = inits.get("pipe-helper", {})
+
 if sys.argv[1:] == ["--caps"]:
     print(",".join("+" + c.lower() for c in proxy["securityContext"]["capabilities"]["add"]))
+    sys.exit(0)
+if sys.argv[1:] == ["--init-command"]:
+    print(" ".join(helper_init.get("args", [])))
     sys.exit(0)
 
 results = []
@@ -90,6 +96,32 @@ fact("the store is a hostPath", bool(v.get("hostPath")))
 fact("the config's socket is in that directory", config["listen"]["path"].rsplit("/", 1)[0] == sockdir)
 m, v = mount_of(proxy, "/etc/coredump-proxy")
 fact("the config comes from the ConfigMap", v.get("configMap", {}).get("name") == cm["metadata"]["name"])
+
+# Kernels before 6.16: the pipe helper on the node, where the kernel runs it from.
+fact("listen.protocol auto (the socket where the kernel has it, the pipe intake elsewhere)",
+     config["listen"].get("protocol", "auto") == "auto")
+helper = config["listen"].get("pipe_helper", "")
+fact("listen.pipe_helper names the helper on the node", helper.startswith("/"), helper)
+fact("an init container and the two containers only", set(inits) == {"pipe-helper"}, str(list(inits)))
+hmounts = helper_init.get("volumeMounts", [])
+hvol = volumes.get(hmounts[0]["name"], {}) if len(hmounts) == 1 else {}
+fact("the init container writes only to the helper's hostPath",
+     len(hmounts) == 1 and hvol.get("hostPath", {}).get("path") == helper.rsplit("/", 1)[0], str(hmounts))
+hcmd = " ".join(helper_init.get("args", []))
+target = hmounts[0]["mountPath"] + "/" + helper.rsplit("/", 1)[1] if hmounts else "?"
+fact("it copies the image's helper there and renames it into place",
+     "/usr/libexec/coredump-proxy/coredump-proxy-pipe" in hcmd and hcmd.rstrip().endswith(" " + target), hcmd)
+hsc = helper_init.get("securityContext", {})
+fact("the init container has no capability and cannot gain any",
+     hsc.get("capabilities", {}).get("drop") == ["ALL"] and not hsc.get("capabilities", {}).get("add")
+     and hsc.get("allowPrivilegeEscalation") is False and hsc.get("readOnlyRootFilesystem") is True)
+fact("the init container is root (the helper must be root's, in a root-only directory)",
+     hsc.get("runAsUser") == 0)
+# core_pattern holds at most 127 bytes; a socket path at most 107 (sun_path), with the ".pipe" intake beside it.
+longest = sock[0].replace("$(POD_UID)", "0" * 36) if sock else ""
+pipe_pattern = "|%s %s P=%%P s=%%s t=%%t d=%%d F=%%F" % (helper, longest)
+fact("the pipe pattern fits in core_pattern (%d of 127 bytes)" % len(pipe_pattern), len(pipe_pattern) <= 127)
+fact("the socket paths fit in sun_path", len(longest + ".pipe") <= 107 and len("@@" + longest) <= 127)
 
 msc = metrics.get("securityContext", {})
 fact("the exporter runs as a user, not root", msc.get("runAsNonRoot") is True and msc.get("runAsUser", 0) != 0)

@@ -9,7 +9,9 @@
 # ConfigMap's config passes check-config, and the daemon runs as the pod
 # would run it: in a mount and network namespace of its own, with exactly
 # the manifest's capabilities as its bounding set, it installs the pattern,
-# a crash is stored and SIGTERM restores.
+# a crash is stored and SIGTERM restores. The same in pipe mode (kernels
+# before 6.16) with the helper the init container's own command put on the
+# node, at a path the pod does not see.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_cmd python3 unshare setpriv jq
 kubectl=$(command -v kubectl) || t_skip_all "needs kubectl (kustomize)"
@@ -77,4 +79,41 @@ t_ok "and can count lost dumps from its network namespace" \
 t_is "$(t_jq "$(t_event "$d" k8s-crash)" .outcome)" stored "a crash is stored"
 t_ok "SIGTERM stops it" t_proxy_stop
 t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "and the pattern from before is back"
+
+# ---- a node without the coredump socket: the init container's helper, the pipe intake ------
+# The init container's command, run as it runs (root, no capability), with the node's
+# directory and the image's helper at this test's paths; twice, as a rollout does.
+# Short paths: the pattern holds at most 127 bytes (k8s-check.py checks the manifest's own).
+node=$d/n
+install -d -m 0755 "$node"
+init=$(python3 "$top_srcdir/tests/k8s-check.py" --init-command <"$d/rendered.yaml")
+init=${init//\/node\/opt\/cdp/$node}
+init=${init//\/usr\/libexec\/coredump-proxy\/coredump-proxy-pipe/$top_builddir/coredump-proxy-pipe}
+for i in 1 2; do
+	t_ok "the init container's command puts the helper on the node (run $i)" \
+		setpriv --bounding-set=-all --inh-caps=-all -- sh -c "$init"
+done
+t_is "$(stat -c '%a %u %U' "$node/coredump-proxy-pipe")" "755 0 root" "the helper is root's, 0755"
+t_is "$(find "$node" -mindepth 1 | wc -l)" 1 "nothing else is left there"
+t_sysctl_set /proc/sys/kernel/core_pipe_limit "$(cat /proc/sys/kernel/core_pipe_limit)"
+limit_before=$(cat /proc/sys/kernel/core_pipe_limit)
+# "pipe" stands for what "auto" picks on a kernel before 6.16; the pod does not see the node's /opt/cdp.
+t_proxy_config "$d" pipe '[{"name":"host","match":{},"action":"store"}]'
+jq --arg h "$node/coredump-proxy-pipe" '.listen.pipe_helper = $h' "$d/config.json" >"$d/config.new" &&
+	mv "$d/config.new" "$d/config.json"
+uid=$(t_uuid)
+uid=${uid%%-*}
+T_PROXY_WRAP=(unshare -m -n -- sh -c 'mount --bind "$0" "$0" && mount -t tmpfs cdp-pod "$1" && shift &&
+	exec setpriv --bounding-set=-all,'"$caps"' -- "$@"' "$run" "$node")
+t_ok "the daemon starts in pipe mode with the pod's namespaces and capabilities" \
+	t_proxy_start "$d" "--socket=$run/kernel-$uid.sock" --on-takeover=wait
+T_PROXY_WRAP=()
+t_like "$(cat /proc/sys/kernel/core_pattern)" "^\\|$node/coredump-proxy-pipe $run/kernel-$uid.sock P=%P " \
+	"it installs the pipe pattern naming the node's helper"
+"$T_HELPERS/cdp-crasher" --name k8s-pipe >/dev/null
+ev=$(t_event "$d" k8s-pipe)
+t_is "$(t_jq "$ev" .mode)/$(t_jq "$ev" .outcome)" pipe/stored "a crash comes through the helper and is stored"
+t_ok "SIGTERM stops it" t_proxy_stop
+t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "the pattern from before is back"
+t_is "$(cat /proc/sys/kernel/core_pipe_limit)" "$limit_before" "and core_pipe_limit"
 t_done

@@ -916,10 +916,43 @@ static void test_protocols(void)
         ok(protocol_to_string(_PROTOCOL_MAX) == NULL, "protocol_to_string: out of range");
 }
 
+/* listen.pipe_helper: the first word of a pipe core_pattern, as the host's root has it. */
+static void test_pipe_helper(void)
+{
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                const char *t =
+                        "{\"listen\": {\"pipe_helper\": \"/opt/coredump-proxy/coredump-proxy-pipe\"}}";
+
+                is_int(config_load_string("t.json", t, strlen(t), &c, NULL), 0, "pipe_helper parses");
+                is_str(c ? c->pipe_helper : NULL, "/opt/coredump-proxy/coredump-proxy-pipe",
+                       "pipe_helper: its value");
+        }
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                is_int(config_load_string("t.json", "{}", 2, &c, NULL), 0, "no pipe_helper parses");
+                ok(c && !c->pipe_helper, "no pipe_helper: none (the daemon finds its own)");
+        }
+        one_error("pipe_helper relative", "{\"listen\": {\"pipe_helper\": \"bin/pipe\"}}",
+                  "t.json:1:28: listen.pipe_helper: ",
+                  "\"bin/pipe\" is not an absolute path (the kernel runs the helper from the host's root)");
+        one_error("pipe_helper with a space", "{\"listen\": {\"pipe_helper\": \"/opt/a b\"}}",
+                  "t.json:1:28: listen.pipe_helper: ",
+                  "\"/opt/a b\" contains whitespace or '%' (core_pattern splits and expands those)");
+        one_error("pipe_helper with a %", "{\"listen\": {\"pipe_helper\": \"/opt/%p\"}}",
+                  "t.json:1:28: listen.pipe_helper: ",
+                  "\"/opt/%p\" contains whitespace or '%' (core_pattern splits and expands those)");
+        one_error("pipe_helper with ..", "{\"listen\": {\"pipe_helper\": \"/opt/../x\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "\"/opt/../x\" has a \"..\" component");
+        one_error("pipe_helper empty", "{\"listen\": {\"pipe_helper\": \"\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "");
+}
+
 int main(void)
 {
         test_default();
         test_protocols();
+        test_pipe_helper();
         test_absent_keys();
         test_full();
         test_errors();

@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
@@ -191,6 +194,28 @@ static void test_helper_check(void)
         is_int(mode_helper_check(path), -EPERM, "helper check: not root's");
         is_int(mode_helper_check("coredump-proxy-pipe"), -EINVAL, "helper check: relative");
         (void) unlink(path);
+
+        /* On a noexec mount (a hostPath under a noexec /var) the kernel's exec fails for every crash. */
+        pid_t child = fork();
+        int status = -1;
+        if (child == 0) {
+                int r = -1;
+
+                if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+                    mount("cdp-noexec", dir, "tmpfs", MS_NOEXEC, "mode=0755") == 0) {
+                        int f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+
+                        if (f >= 0) {
+                                close(f);
+                                r = mode_helper_check(path);
+                        }
+                }
+                _exit(r == -EACCES ? 0 : r == 0 ? 2 : 1);
+        }
+        ok(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "helper check: on a noexec mount, -EACCES");
+        is_str(mode_helper_problem(-EACCES), "it is on a noexec mount, where the kernel cannot run it",
+               "helper check: the noexec problem is said");
         (void) rmdir(dir);
 }
 

@@ -159,7 +159,8 @@ static int install_pattern(const struct daemon_options *o)
         r = daemon_load_config(o, &c);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = mode_install_pattern(&hold, c->listen_path, c->protocol, daemon_capacity(&c->limits));
+        r = mode_install_pattern(&hold, c->listen_path, c->protocol, c->pipe_helper,
+                                 daemon_capacity(&c->limits));
         if (r >= 0)
                 printf("core_pattern is '%s' (was '%s')\n", hold.ours, hold.previous);
         pattern_hold_done(&hold);

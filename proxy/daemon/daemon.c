@@ -448,6 +448,7 @@ int daemon_main(const struct daemon_options *o)
                 .listen_path = a.config->listen_path,
                 .install = effective.install_pattern,
                 .protocol = a.config->protocol,
+                .pipe_helper = a.config->pipe_helper,
                 .pipe_limit = daemon_capacity(&a.config->limits),
                 .wait_after_takeover = o->wait_after_takeover,
         };

@@ -21,10 +21,16 @@
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
 #include "proxy/daemon/hostmnt.h"
+#include "proxy/daemon/mode.h"
 
-/* Requests, keeper to writer: one byte naming the sysctl, then the value. Never a path. */
+/*
+ * Requests, keeper to writer: one byte naming the sysctl, then the value; or
+ * CHECK_HELPER and a path that is only stat()ed. Nothing is ever written to a
+ * path the keeper sends.
+ */
 #define WRITE_PATTERN    'P'
 #define WRITE_PIPE_LIMIT 'L'
+#define CHECK_HELPER     'H'
 #define WRITER_TIMEOUT   (5 * USEC_PER_SEC)
 
 static int writer_link = -EBADF;
@@ -69,8 +75,12 @@ static _noreturn_ void writer_main(int mnt_fd, int link, pid_t keeper)
                 path = buf[0] == WRITE_PATTERN      ? CORE_PATTERN_SYSCTL
                        : buf[0] == WRITE_PIPE_LIMIT ? CORE_PIPE_LIMIT_SYSCTL
                                                     : NULL;
-                r = !path || strlen(buf + 1) != (size_t) n - 1 ? -EBADMSG
-                                                               : io_write_string_file(path, buf + 1);
+                if (strlen(buf + 1) != (size_t) n - 1)
+                        r = -EBADMSG;
+                else if (buf[0] == CHECK_HELPER)
+                        r = mode_helper_check(buf + 1);
+                else
+                        r = path ? io_write_string_file(path, buf + 1) : -EBADMSG;
                 if (send_status(3, r) < 0)
                         _exit(EXIT_FAILURE);
         }
@@ -93,24 +103,34 @@ static int read_status(int link)
         return status;
 }
 
-static int write_from_host(const char *sysctl_path, const char *value)
+static int ask_writer(char request, const char *value)
 {
         char buf[1 + CORE_PATTERN_MAX + 2];
         size_t len = strlen(value);
 
-        if (strcmp(sysctl_path, CORE_PATTERN_SYSCTL) == 0)
-                buf[0] = WRITE_PATTERN;
-        else if (strcmp(sysctl_path, CORE_PIPE_LIMIT_SYSCTL) == 0)
-                buf[0] = WRITE_PIPE_LIMIT;
-        else
-                return -EPERM;
         /* The kernel keeps at most CORE_PATTERN_MAX - 1 bytes: longer is refused, never cut. */
         if (len > CORE_PATTERN_MAX)
                 return -ENAMETOOLONG;
+        buf[0] = request;
         memcpy(buf + 1, value, len);
         if (send(writer_link, buf, 1 + len, MSG_NOSIGNAL) != (ssize_t) (1 + len))
                 return negative_errno();
         return read_status(writer_link);
+}
+
+static int write_from_host(const char *sysctl_path, const char *value)
+{
+        if (strcmp(sysctl_path, CORE_PATTERN_SYSCTL) == 0)
+                return ask_writer(WRITE_PATTERN, value);
+        if (strcmp(sysctl_path, CORE_PIPE_LIMIT_SYSCTL) == 0)
+                return ask_writer(WRITE_PIPE_LIMIT, value);
+        return -EPERM;
+}
+
+int hostmnt_check_helper(const char *path)
+{
+        /* A helper path that does not fit in core_pattern fails there anyway. */
+        return writer_link >= 0 ? ask_writer(CHECK_HELPER, path) : mode_helper_check(path);
 }
 
 int hostmnt_start(void)

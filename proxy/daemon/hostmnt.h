@@ -10,7 +10,9 @@
  * keeper before it drops its capabilities, enters the host's mount
  * namespace, drops every capability and does nothing but write the two
  * sysctls it knows (core_pattern, core_pipe_limit) with the values the
- * keeper sends: the keeper itself stays in the pod's view of the files.
+ * keeper sends, and say whether a pipe helper at a path is fit for the
+ * kernel to run (pipe mode names a helper in the host's root): the keeper
+ * itself stays in the pod's view of the files.
  */
 
 #include <sys/types.h>
@@ -25,6 +27,13 @@
  * a negative errno when they cannot; never fatal on its own.
  */
 int hostmnt_start(void);
+
+/*
+ * Checks a pipe helper with mode_helper_check() where the kernel will look
+ * for it: through the writer in the host's mount namespace when there is
+ * one, here otherwise. Only a stat: the writer opens nothing it is sent.
+ */
+int hostmnt_check_helper(const char *path);
 
 /* Ends the writer (the keeper is done with core_pattern). */
 void hostmnt_stop(void);

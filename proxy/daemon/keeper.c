@@ -120,7 +120,7 @@ static void on_message(struct keeper *k)
                 }
                 k->install_asked = true;
                 reply.error = mode_install_pattern(&k->hold, k->params->listen_path, k->params->protocol,
-                                                   k->params->pipe_limit);
+                                                   k->params->pipe_helper, k->params->pipe_limit);
                 break;
         case KEEPER_RESTORE:
                 pattern_restore(&k->hold);

@@ -38,6 +38,7 @@ struct keeper_params {
         const char *listen_path;
         bool install;                  /* --install-pattern: the daemon may ask for the pattern, once */
         enum listen_protocol protocol; /* the mode is chosen as the daemon chooses it (mode.c) */
+        const char *pipe_helper;       /* listen.pipe_helper, or NULL */
         unsigned pipe_limit;           /* pipe mode: kernel.core_pipe_limit at least this */
         bool wait_after_takeover;      /* --on-takeover=wait: stay until SIGTERM once taken over */
 };

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
@@ -22,6 +23,7 @@
 #include "kernel/pidfd.h"
 #include "proxy/base/fault.h"
 #include "proxy/base/log.h"
+#include "proxy/daemon/hostmnt.h"
 #include "proxy/daemon/keeper.h"
 #include "proxy/daemon/mode.h"
 #include "proxy/daemon/pattern.h"
@@ -101,13 +103,19 @@ static bool root_only(const struct stat *st)
 int mode_helper_check(const char *path)
 {
         _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -EBADF;
         struct stat st, dir;
+        struct statvfs fs;
 
         if (!copy)
                 return -ENOMEM;
         if (path[0] != '/')
                 return -EINVAL;
-        if (stat(path, &st) < 0)
+        /* One open, then its fd: the keeper's filter has fstatfs, not statfs. */
+        fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
                 return -ENOEXEC;
@@ -115,7 +123,30 @@ int mode_helper_check(const char *path)
                 return negative_errno();
         if (!root_only(&st) || !root_only(&dir))
                 return -EPERM;
+        /* The kernel's exec would fail with EACCES for every crash: no core anywhere. */
+        if (fstatvfs(fd, &fs) < 0)
+                return negative_errno();
+        if (fs.f_flag & ST_NOEXEC)
+                return -EACCES;
         return 0;
+}
+
+const char *mode_helper_problem(int r)
+{
+        switch (r) {
+        case -ENOENT:
+                return "it does not exist";
+        case -EINVAL:
+                return "not an absolute path";
+        case -ENOEXEC:
+                return "not an executable regular file";
+        case -EPERM:
+                return "it or its directory is not root's alone (owned by root, writable by nobody else)";
+        case -EACCES:
+                return "it is on a noexec mount, where the kernel cannot run it";
+        default:
+                return "cannot be checked";
+        }
 }
 
 int mode_helper_path(char **ret)
@@ -168,6 +199,16 @@ static int start_pipe(struct daemon *m)
                                   "does not answer, the helper stores in %s",
                                   c->listen_path, CONFIG_DEFAULT_STORE);
 
+        /*
+         * A configured helper is a path in the host's root, which this
+         * process may not see (a pod): the keeper checks it from the host's
+         * mount namespace before it writes the pattern.
+         */
+        if (c->pipe_helper) {
+                log_info("pipe helper %s (listen.pipe_helper, in the host's root); intake %s",
+                         c->pipe_helper, m->pipe_path);
+                return 0;
+        }
         r = mode_helper_path(&helper);
         if (r < 0) {
                 if (!m->options->install_pattern) {
@@ -176,9 +217,9 @@ static int start_pipe(struct daemon *m)
                         return 0;
                 }
                 return log_error_errno(r,
-                                       "no usable %s next to coredump-proxy or in %s/coredump-proxy/; "
+                                       "no usable %s next to coredump-proxy or in %s/coredump-proxy/ (%s); "
                                        "core_pattern left alone",
-                                       PIPE_HELPER_NAME, LIBEXECDIR);
+                                       PIPE_HELPER_NAME, LIBEXECDIR, mode_helper_problem(r));
         }
         log_info("pipe helper %s; intake %s", helper, m->pipe_path);
         return 0;
@@ -196,7 +237,7 @@ static void detect_modes(struct core_modes *ret)
 }
 
 int mode_install_pattern(struct pattern_hold *h, const char *listen_path, enum listen_protocol protocol,
-                         unsigned pipe_limit)
+                         const char *pipe_helper, unsigned pipe_limit)
 {
         _cleanup_free_ char *helper = NULL, *pattern = NULL;
         struct core_modes modes = {};
@@ -211,9 +252,23 @@ int mode_install_pattern(struct pattern_hold *h, const char *listen_path, enum l
         if (mode != INTAKE_PIPE)
                 return pattern_install(h, listen_path, mode == INTAKE_REQUEST);
 
-        r = mode_helper_path(&helper);
-        if (r < 0)
-                return log_error_errno(r, "no usable %s; core_pattern left alone", PIPE_HELPER_NAME);
+        if (pipe_helper) {
+                /* Where the kernel will look: the host's root (through the writer in a pod). */
+                r = hostmnt_check_helper(pipe_helper);
+                if (r < 0)
+                        return log_error_errno(r,
+                                               "listen.pipe_helper %s is not fit to be run by the kernel as "
+                                               "root from the host's root: %s; core_pattern left alone",
+                                               pipe_helper, mode_helper_problem(r));
+                helper = strdup(pipe_helper);
+                if (!helper)
+                        return log_oom();
+        } else {
+                r = mode_helper_path(&helper);
+                if (r < 0)
+                        return log_error_errno(r, "no usable %s (%s); core_pattern left alone",
+                                               PIPE_HELPER_NAME, mode_helper_problem(r));
+        }
         r = core_pattern_format_pipe(helper, listen_path, &modes, &pattern);
         if (r < 0)
                 return log_error_errno(r,

@@ -46,15 +46,24 @@ int mode_choose(enum listen_protocol protocol, const struct core_modes *modes, b
  */
 int mode_helper_path(char **ret);
 
-/* Checks one candidate as mode_helper_path() does; exposed for tests. */
+/*
+ * Checks one candidate as mode_helper_path() does (and listen.pipe_helper,
+ * from the host's mount namespace): also -EACCES on a noexec mount, where
+ * the kernel's exec would fail for every crash. Exposed for tests.
+ */
 int mode_helper_check(const char *path);
+
+/* What mode_helper_check()'s result means, for a message. */
+const char *mode_helper_problem(int r);
 
 struct pattern_hold;
 
 /*
  * In the keeper: installs the pattern of the mode the daemon chose (the
  * same choice from the same config and kernel), the pipe helper's with
- * kernel.core_pipe_limit raised to pipe_limit in pipe mode. Logs its errors.
+ * kernel.core_pipe_limit raised to pipe_limit in pipe mode. pipe_helper
+ * (listen.pipe_helper) is the helper's path in the host's root, checked
+ * there; NULL: mode_helper_path(). Logs its errors.
  */
 int mode_install_pattern(struct pattern_hold *h, const char *listen_path, enum listen_protocol protocol,
-                         unsigned pipe_limit);
+                         const char *pipe_helper, unsigned pipe_limit);

@@ -370,6 +370,70 @@ static int level_of(int fd, dev_t dev, bool v2, struct cgroup_level *ret)
         return 0;
 }
 
+/*
+ * The walk in one fstatat() per level. On a 64-bit kernel a kernfs inode
+ * number is the whole node id (kernfs_ino()), generation included, so a
+ * directory's st_ino is its cgroup id; a 32-bit kernel truncates it. The
+ * leaf's st_ino equal to the id the pidfd reported proves both the rule
+ * and the walk; anything else (a 32-bit kernel, a stale path, an error) is
+ * left to the walk by handles, which gives the authoritative answer.
+ * cgroupfs has no symlinks to follow in the intermediate components, and
+ * each level's st_dev is checked as in the walk by handles.
+ */
+static bool walk_by_inode(int mount_fd, dev_t dev, const char *rel_path, uint64_t expect_id,
+                          struct cgroup_level **ret_levels, size_t *ret_n)
+{
+        _cleanup_free_ struct cgroup_level *levels = NULL;
+        char prefix[PATH_MAX];
+        size_t n = 0, max = 0;
+        struct stat st;
+
+        for (const char *p = rel_path; *p;) {
+                const char *e = strchrnul(p, '/');
+                size_t len = (size_t) (e - p);
+
+                if (len == 0) {
+                        p = *e ? e + 1 : e;
+                        continue;
+                }
+                if (len > NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                /* The prefix up to this component, relative to the mount. */
+                size_t plen = (size_t) (e - rel_path);
+                const char *start = rel_path;
+                while (*start == '/' && plen > 0) {
+                        start++;
+                        plen--;
+                }
+                if (plen >= sizeof(prefix))
+                        return false;
+                memcpy(prefix, start, plen);
+                prefix[plen] = 0;
+                if (fstatat(mount_fd, prefix, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+                    st.st_dev != dev)
+                        return false;
+                if (n == max) {
+                        size_t m = max ? max * 2 : 8;
+                        struct cgroup_level *nl = realloc(levels, m * sizeof(*levels));
+                        if (!nl)
+                                return false;
+                        levels = nl;
+                        max = m;
+                }
+                levels[n++] = (struct cgroup_level){
+                        .id = (uint64_t) st.st_ino,
+                        .uid = (uint32_t) st.st_uid,
+                        .end = (size_t) (e - rel_path),
+                };
+                p = *e ? e + 1 : e;
+        }
+        if (n == 0 || levels[n - 1].id != expect_id)
+                return false;
+        *ret_levels = TAKE_PTR(levels);
+        *ret_n = n;
+        return true;
+}
+
 int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct cgroup_level **ret_levels,
                 size_t *ret_n)
 {
@@ -393,13 +457,16 @@ int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct c
         v2 = sfs.f_type == CGROUP2_SUPER_MAGIC_COMPAT;
         if (!v2 && sfs.f_type != CGROUP_SUPER_MAGIC_COMPAT)
                 return -EMEDIUMTYPE;
+        if (expect_id != 0 && !v2)
+                return -EOPNOTSUPP;
+        if (v2 && expect_id != 0 &&
+            walk_by_inode(mount_fd, st.st_dev, rel_path, expect_id, ret_levels, ret_n))
+                return 0;
         if (v2) {
                 r = cgroup_id_from_fd(mount_fd, &root.id);
                 if (r < 0)
                         return r;
         }
-        if (expect_id != 0 && !v2)
-                return -EOPNOTSUPP;
 
         for (const char *p = rel_path; *p;) {
                 const char *e = strchrnul(p, '/');

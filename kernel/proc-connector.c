@@ -279,8 +279,10 @@ int proc_connector_read(struct proc_connector *pc, struct proc_coredump_event *e
                 int n;
 
                 n = recv_datagram(pc, &buf, &res.lost);
-                if (n == -EAGAIN)
+                if (n == -EAGAIN) {
+                        res.drained = true;
                         break;
+                }
                 if (n == -EPERM) {
                         res.invalid++;
                         continue;

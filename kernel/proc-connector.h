@@ -32,6 +32,7 @@ struct proc_connector_result {
         size_t n_events;  /* entries written to events[] */
         bool lost;        /* the kernel dropped messages (ENOBUFS): crashes may be missing */
         unsigned invalid; /* datagrams not from the kernel, malformed messages: skipped */
+        bool drained;     /* the socket was read empty: nothing more is queued now */
 };
 
 /*

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "kernel/cleanup.h"
@@ -67,19 +69,88 @@ static int drain_pipe(int pipe_r, int dst, size_t n, uint64_t *copied, uint64_t 
         return 0;
 }
 
+/*
+ * Each thread keeps its pipe for the next copy: the writers of the daemon and
+ * of the collector stay, and a pipe (grown to 1 MiB) costs three syscalls and
+ * its page array for every dump otherwise. Kept only when a copy ended with
+ * it drained, so no byte of one dump can reach the next; closed with its thread.
+ */
+struct thread_pipe {
+        int r, w;
+        size_t size;
+};
+
+static pthread_key_t pipe_key;
+static pthread_once_t pipe_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_pipe_free(void *p)
+{
+        struct thread_pipe *tp = p;
+
+        safe_close(tp->r);
+        safe_close(tp->w);
+        free(tp);
+}
+
+static void pipe_key_init(void)
+{
+        (void) pthread_key_create(&pipe_key, thread_pipe_free);
+}
+
+/* This thread's pipe, taken out of its keeping (given back by pipe_keep()). */
+static int pipe_take(struct thread_pipe *ret)
+{
+        struct thread_pipe *tp;
+        int p[2];
+
+        (void) pthread_once(&pipe_key_once, pipe_key_init);
+        tp = pthread_getspecific(pipe_key);
+        if (tp && tp->r >= 0) {
+                *ret = *tp;
+                tp->r = tp->w = -EBADF;
+                return 0;
+        }
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        *ret = (struct thread_pipe){ .r = p[0], .w = p[1], .size = pipe_enlarge(p[1]) };
+        return 0;
+}
+
+/* A drained pipe back into this thread's keeping; closed if it cannot be kept. */
+static void pipe_keep(struct thread_pipe *p)
+{
+        struct thread_pipe *tp = pthread_getspecific(pipe_key);
+
+        if (!tp) {
+                tp = malloc(sizeof(*tp));
+                if (!tp || pthread_setspecific(pipe_key, tp) != 0) {
+                        free(tp);
+                        safe_close(p->r);
+                        safe_close(p->w);
+                        return;
+                }
+        } else {
+                safe_close(tp->r);
+                safe_close(tp->w);
+        }
+        *tp = *p;
+}
+
 int splice_copy(const struct splice_copy *c, uint64_t *ret_copied, enum splice_stop *ret_stop)
 {
         _cleanup_close_ int pipe_r = -EBADF, pipe_w = -EBADF;
         uint64_t copied = 0, granted = 0;
         usec_t last_progress = io_now();
+        struct thread_pipe tp;
         size_t pipe_size;
-        int p[2], r;
+        int r;
 
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return negative_errno();
-        pipe_r = p[0];
-        pipe_w = p[1];
-        pipe_size = pipe_enlarge(pipe_w);
+        r = pipe_take(&tp);
+        if (r < 0)
+                return r;
+        pipe_r = tp.r;
+        pipe_w = tp.w;
+        pipe_size = tp.size;
 
         for (;;) {
                 enum splice_stop stop = SPLICE_STOP_EOF;
@@ -125,6 +196,11 @@ int splice_copy(const struct splice_copy *c, uint64_t *ret_copied, enum splice_s
                         goto done;
                 continue;
         done:
+                /* Everything spliced in was drained, except when the file filled up. */
+                if (stop != SPLICE_STOP_FILE_FULL) {
+                        pipe_keep(&(struct thread_pipe){
+                                .r = TAKE_FD(pipe_r), .w = TAKE_FD(pipe_w), .size = pipe_size });
+                }
                 *ret_copied = copied;
                 *ret_stop = stop;
                 return 0;

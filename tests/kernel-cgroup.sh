@@ -33,6 +33,10 @@ t_is "$(wc -l <<<"$walk")" 4 "walk: one level per component"
 t_is "$(sed -n 3p <<<"$walk")" "$id 0 /$rel" "walk: the container's level, its id, root's"
 t_is "$(sed -n 4p <<<"$walk" | cut -d' ' -f1-2)" "$(stat -c %i "$cg/sub") 61236" "walk: a user's directory, its owner"
 t_is "$(sed -n 1p <<<"$walk" | cut -d' ' -f1)" "$(stat -c %i "$CG2/${parent%%/*}")" "walk: the first level's id"
+# With the leaf's id the walk goes by inode numbers (one fstatat per level); without, by handles.
+t_is "$("$peer" cgroup-walk "$CG2" "/$rel/sub" 0)" "$walk" "walk: by inode and by handle the same levels"
+t_is "$("$peer" cgroup-walk "$CG2" "//$rel//sub/" "$(stat -c %i "$cg/sub")")" "$("$peer" cgroup-walk "$CG2" "//$rel//sub/" 0)" \
+	"walk: repeated slashes, by inode and by handle alike"
 t_like "$("$peer" cgroup-walk "$CG2" "/$rel/sub" "$id")" "error=-116" "walk: another cgroup's id at the end: ESTALE"
 t_like "$("$peer" cgroup-walk "$CG2" "/$rel/../x" 0)" "error=-22" "walk: '..' refused"
 t_like "$("$peer" cgroup-walk "$CG2" "/$rel/none" 0)" "error=-2" "walk: a missing level"

@@ -253,6 +253,10 @@ static struct act_result hand_over(struct dump *d)
         size_t len = 0;
         int r;
 
+        /* Acked early, and killed while the collector was asked: what the kernel wrote is no core. */
+        if (d->ack_sent && dump_get_state(d) < DUMP_ACKED && pidfd_has_exited(d->pidfd) > 0)
+                return act_done(OUTCOME_FAILED, REASON_TASK_GONE);
+
         r = intake_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
         if (r < 0)
                 return act_done(OUTCOME_FAILED, intake_failure_reason(r));
@@ -332,6 +336,19 @@ struct act_result act_forward(struct dump *d, const struct dump_env *env)
         d->collector_address = strdup(d->route->address ? d->route->address : CONFIG_DEFAULT_ADDRESS);
         if (!d->collector_address)
                 return act_fallback(REASON_COLLECTOR_ERROR);
+
+        /*
+         * With the host store behind the forward every byte is kept whatever the
+         * collector says, and nothing is read before the fd passes: the kernel may
+         * write while we find and ask the collector. A reject fallback (or no store)
+         * keeps the ack for after the collector's yes, so that a no costs nothing.
+         * A store found full later fails the dump that a REJECT would have lost too.
+         */
+        if (d->route->fallback == ACTION_STORE && d->setup->store) {
+                int r = intake_ack_early(d);
+                if (r < 0)
+                        return act_done(OUTCOME_FAILED, intake_failure_reason(r));
+        }
 
         res = locate(d, env, &sock);
         if (res.status != ACT_CONTINUE)

@@ -129,12 +129,15 @@ static const char *const group_proxy_files[] = {
 
 /*
  * The event loop: the kernel socket, signals, the control socket and the
- * proc connector; a reload's result fd is added while it runs.
+ * proc connector; a reload's result fd is added while it runs. The workers
+ * that accept from the kernel socket.
  */
 static const char *const group_proxy_loop[] = {
         "epoll_wait",
         "epoll_pwait",
         "epoll_ctl",
+        /* Each worker waits for the listener and its pool's eventfd in an epoll of its own. */
+        "epoll_create1",
 };
 
 /*

@@ -22,9 +22,14 @@ struct collector {
         usec_t max_dump_time; /* a dump's deadline, whatever deadline_ms says (--max-dump-time) */
         pthread_mutex_t lock;
         pthread_cond_t done;
-        unsigned dumping; /* guarded by lock: sessions writing a dump */
-        int upload_fd;    /* the upload hook's runner (--exec); -EBADF none */
-        int summary_fd;   /* the crash summaries' runner (--summary, the default); -EBADF none */
+        unsigned dumping; /* guarded by lock: sessions queued or being written */
+        /* The writer threads (session.c), and the proven dumps waiting for one; all under lock. */
+        pthread_cond_t work;
+        struct session **queue; /* a ring of max_dumps places */
+        unsigned queue_head, queued;
+        unsigned writers, idle_writers;
+        int upload_fd;  /* the upload hook's runner (--exec); -EBADF none */
+        int summary_fd; /* the crash summaries' runner (--summary, the default); -EBADF none */
 };
 
 /* A proven dump and everything its thread owns. */
@@ -47,8 +52,8 @@ int collector_serve(struct collector *c, int listen_fd, int signal_fd);
 /* Whether a dump could be taken now: answered before message 2. */
 bool session_room(struct collector *c);
 /*
- * Writes the dump on a thread of its own, which frees s. -EBUSY when every
- * dump slot is taken, or -errno: then s is still the caller's.
+ * Writes the dump on one of the writer threads, which frees s. -EBUSY when
+ * every dump slot is taken, or -errno: then s is still the caller's.
  */
 int session_start(struct session *s);
 /* Frees what s holds and s itself. */

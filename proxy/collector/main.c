@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 
         pthread_mutex_init(&c.lock, NULL);
         pthread_cond_init(&c.done, NULL);
+        pthread_cond_init(&c.work, NULL);
 
         r = caps_reduce_collector();
         if (r < 0)
@@ -318,6 +319,8 @@ int main(int argc, char **argv)
                 (void) unlink(address);
         /* Dumps in flight finish within their own deadlines. */
         session_wait_all(&c);
+        /* The writers wait for work that never comes: exit ends them. */
+        free(c.queue);
         /* The runner finishes the commands already queued, each within its time limit. */
         c.upload_fd = safe_close(c.upload_fd);
         if (upload_pid > 0)

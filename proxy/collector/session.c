@@ -207,19 +207,55 @@ void session_free(struct session *s)
         free(s);
 }
 
-static void *session_main(void *arg)
+/*
+ * The writers: threads started as dumps come, up to --max-connections, that
+ * then stay and wait for the next one. A dump costs a wake-up, not a
+ * thread's creation and teardown.
+ */
+static void *writer_main(void *arg)
 {
-        struct session *s = arg;
-        struct collector *c = s->c;
-
-        run_session(s);
-        session_free(s);
+        struct collector *c = arg;
 
         pthread_mutex_lock(&c->lock);
-        c->dumping--;
-        pthread_cond_broadcast(&c->done);
-        pthread_mutex_unlock(&c->lock);
+        for (;;) {
+                while (c->queued == 0) {
+                        c->idle_writers++;
+                        pthread_cond_wait(&c->work, &c->lock);
+                        c->idle_writers--;
+                }
+                struct session *s = c->queue[c->queue_head];
+                c->queue_head = (c->queue_head + 1) % c->max_dumps;
+                c->queued--;
+                pthread_mutex_unlock(&c->lock);
+
+                run_session(s);
+                session_free(s);
+
+                pthread_mutex_lock(&c->lock);
+                c->dumping--;
+                pthread_cond_broadcast(&c->done);
+        }
         return NULL;
+}
+
+/* Called with the lock held. */
+static int start_writer(struct collector *c)
+{
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        r = pthread_attr_init(&attr);
+        if (r != 0)
+                return -r;
+        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        (void) pthread_attr_setstacksize(&attr, 256 * 1024);
+        r = pthread_create(&t, &attr, writer_main, c);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                return -r;
+        c->writers++;
+        return 0;
 }
 
 bool session_room(struct collector *c)
@@ -235,33 +271,34 @@ bool session_room(struct collector *c)
 int session_start(struct session *s)
 {
         struct collector *c = s->c;
-        pthread_attr_t attr;
-        pthread_t t;
-        int r;
+        int r = 0;
 
         pthread_mutex_lock(&c->lock);
         if (c->dumping >= c->max_dumps) {
                 pthread_mutex_unlock(&c->lock);
                 return -EBUSY;
         }
-        c->dumping++;
-        pthread_mutex_unlock(&c->lock);
-
-        r = pthread_attr_init(&attr);
-        if (r == 0) {
-                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                (void) pthread_attr_setstacksize(&attr, 256 * 1024);
-                r = pthread_create(&t, &attr, session_main, s);
-                pthread_attr_destroy(&attr);
+        if (!c->queue) {
+                c->queue = calloc(c->max_dumps, sizeof(*c->queue));
+                if (!c->queue) {
+                        pthread_mutex_unlock(&c->lock);
+                        return -ENOMEM;
+                }
         }
-        if (r == 0)
-                return 0;
-
-        pthread_mutex_lock(&c->lock);
-        c->dumping--;
-        pthread_cond_broadcast(&c->done);
+        if (c->idle_writers <= c->queued && c->writers < c->max_dumps)
+                r = start_writer(c);
+        if (r < 0 && c->writers == 0) {
+                /* Nobody would ever write it: still the caller's. */
+                pthread_mutex_unlock(&c->lock);
+                return r;
+        }
+        /* At most max_dumps in flight, so the ring (max_dumps places) never overflows. */
+        c->dumping++;
+        c->queue[(c->queue_head + c->queued) % c->max_dumps] = s;
+        c->queued++;
+        pthread_cond_signal(&c->work);
         pthread_mutex_unlock(&c->lock);
-        return -r;
+        return 0;
 }
 
 void session_wait_all(struct collector *c)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ struct arrival {
         usec_t at;
 };
 
+/* The loop reads the connector; workers that accept record arrivals: both under the lock. */
 struct accounting {
+        pthread_mutex_t lock;
         struct pending pending[PENDING_MAX];
         size_t n_pending;
         struct arrival arrived[ARRIVED_MAX];
@@ -42,41 +45,53 @@ int accounting_new(struct accounting **ret)
 
         if (!a)
                 return -ENOMEM;
+        pthread_mutex_init(&a->lock, NULL);
         *ret = a;
         return 0;
 }
 
 void accounting_free(struct accounting *a)
 {
+        if (!a)
+                return;
+        pthread_mutex_destroy(&a->lock);
         free(a);
 }
 
 void accounting_arrived(struct accounting *a, pid_t tgid, usec_t now)
 {
-        /* Usually the kernel's event was read first: settle it. */
+        pthread_mutex_lock(&a->lock);
+        /* Once the kernel's event was read first: settle it. */
         for (size_t i = 0; i < a->n_pending; i++)
                 if (a->pending[i].tgid == tgid) {
                         a->pending[i] = a->pending[--a->n_pending];
+                        pthread_mutex_unlock(&a->lock);
                         return;
                 }
-        /* Otherwise remember the arrival for the event still in the connector's queue. */
+        /* Usually: remember the arrival for the event still in the connector's queue. */
         a->arrived[a->next_arrival] = (struct arrival){ .tgid = tgid, .at = now };
         a->next_arrival = (a->next_arrival + 1) % ARRIVED_MAX;
+        pthread_mutex_unlock(&a->lock);
 }
 
 bool accounting_settle(struct accounting *a, pid_t tgid, usec_t now)
 {
-        for (size_t i = 0; i < ARRIVED_MAX; i++)
+        bool found = false;
+
+        pthread_mutex_lock(&a->lock);
+        for (size_t i = 0; i < ARRIVED_MAX && !found; i++)
                 if (a->arrived[i].tgid == tgid && a->arrived[i].at + ACCOUNTING_GRACE > now) {
                         a->arrived[i].tgid = 0;
-                        return true;
+                        found = true;
                 }
-        return false;
+        pthread_mutex_unlock(&a->lock);
+        return found;
 }
 
 void accounting_started(struct accounting *a, pid_t tgid, const char *comm, bool not_dumpable, usec_t now,
                         usec_t wall)
 {
+        pthread_mutex_lock(&a->lock);
         if (a->n_pending == PENDING_MAX) {
                 /* Full: the oldest gives way; it is the likeliest to be lost anyway. */
                 size_t oldest = 0;
@@ -88,12 +103,14 @@ void accounting_started(struct accounting *a, pid_t tgid, const char *comm, bool
         struct pending *p = &a->pending[a->n_pending++];
         *p = (struct pending){ .tgid = tgid, .not_dumpable = not_dumpable, .started = now, .wall = wall };
         (void) snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+        pthread_mutex_unlock(&a->lock);
 }
 
 size_t accounting_expire(struct accounting *a, usec_t now, struct lost_crash *out, size_t max)
 {
         size_t n = 0;
 
+        pthread_mutex_lock(&a->lock);
         for (size_t i = 0; i < a->n_pending && n < max;) {
                 struct pending *p = &a->pending[i];
                 if (p->started + ACCOUNTING_GRACE > now) {
@@ -109,14 +126,17 @@ size_t accounting_expire(struct accounting *a, usec_t now, struct lost_crash *ou
                 n++;
                 *p = a->pending[--a->n_pending];
         }
+        pthread_mutex_unlock(&a->lock);
         return n;
 }
 
-usec_t accounting_next_expiry(const struct accounting *a)
+usec_t accounting_next_expiry(struct accounting *a)
 {
         usec_t next = USEC_INFINITY;
 
+        pthread_mutex_lock(&a->lock);
         for (size_t i = 0; i < a->n_pending; i++)
                 next = MIN(next, a->pending[i].started + ACCOUNTING_GRACE);
+        pthread_mutex_unlock(&a->lock);
         return next;
 }

@@ -50,4 +50,4 @@ void accounting_started(struct accounting *a, pid_t tgid, const char *comm, bool
 size_t accounting_expire(struct accounting *a, usec_t now, struct lost_crash *out, size_t max);
 
 /* When the next expiry is due (USEC_INFINITY when nothing is pending). */
-usec_t accounting_next_expiry(const struct accounting *a);
+usec_t accounting_next_expiry(struct accounting *a);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,63 @@ static void admit(struct daemon *m, struct dump *d)
         dump_run_refused(d, &m->env, REASON_OVERLOAD);
         inflight_remove(&m->inflight, d);
         dump_free(d);
+}
+
+/*
+ * Accepting where the dump runs (workers_accept_on()): a worker woken by the
+ * listener takes the connection itself and runs it, without a hand-off from
+ * the loop. The loop listens only while no worker waits (loop_listen()),
+ * and then answers overload at once as before.
+ */
+static void *accept_on_worker(int listen_fd, void *userdata)
+{
+        struct daemon *m = userdata;
+        struct proxy_setup *setup;
+        struct dump *d = NULL;
+        int r;
+
+        /* A reload swaps the setup on the loop: take a reference under its lock. */
+        pthread_mutex_lock(&m->setup_lock);
+        setup = setup_ref(m->setup);
+        pthread_mutex_unlock(&m->setup_lock);
+        r = intake_socket_accept(listen_fd, setup, &d);
+        setup_unref(setup);
+        if (r == -EAGAIN || r == -EINTR || r == -ECONNABORTED)
+                return NULL; /* another worker took it, or the peer gave up */
+        if (r < 0) {
+                /*
+                 * EMFILE and friends: the listener stays readable, so say so at most once a
+                 * second and give the fds a moment to come back instead of spinning on it.
+                 */
+                static usec_t last_warning;
+                usec_t now = io_now(), last = __atomic_load_n(&last_warning, __ATOMIC_RELAXED);
+                if (now - last > USEC_PER_SEC &&
+                    __atomic_compare_exchange_n(&last_warning, &last, now, false, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+                        log_error_errno(r, "accepting a dump");
+                (void) usleep(10 * 1000);
+                return NULL;
+        }
+        stats_accepted(m->env.stats);
+        accounting_arrived(m->accounting, d->peer_pid, d->accepted_at);
+        inflight_add(&m->inflight, d);
+        return d;
+}
+
+static void loop_listen(void *userdata, bool on)
+{
+        struct daemon *m = userdata;
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = m->listen_fd };
+
+        if (epoll_ctl(m->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->listen_fd, &ev) < 0 &&
+            errno != (on ? EEXIST : ENOENT))
+                log_error_errno(errno, "epoll_ctl on the listener");
+}
+
+void daemon_accept_on_workers(struct daemon *m)
+{
+        if (m->pool && m->listen_fd >= 0)
+                workers_accept_on(m->pool, m->listen_fd, accept_on_worker, loop_listen);
 }
 
 /* Accepts what is queued; returns how many connections were taken. */
@@ -247,6 +305,9 @@ static void stop(struct daemon *m)
                 (void) usleep((useconds_t) MIN(fault_value("stop-delay"), 60000UL) * 1000);
 
         ready_stopping(m);
+        /* From here on only the loop accepts (the drain below), and the listener can be closed. */
+        if (m->pool)
+                workers_accept_off(m->pool);
         /* New crashes go back to the previous handler at once. */
         keeper_restore(&m->keeper);
 
@@ -325,6 +386,7 @@ static int loop_timeout(struct daemon *m)
         next = MIN(next, control_next_deadline(m->control));
         next = MIN(next, control_next_deadline(m->metrics));
         next = MIN(next, m->next_sweep);
+        next = MIN(next, m->connector_due);
         if (next == USEC_INFINITY)
                 return status;
         t = next <= now ? 0 : (int) ((next - now) / USEC_PER_MSEC + 1);
@@ -359,7 +421,7 @@ static int run(struct daemon *m)
                         else if (fd == m->pipe_fd)
                                 (void) on_pipe(m);
                         else if (m->connector && fd == proc_connector_fd(m->connector))
-                                lost_on_connector(m);
+                                lost_on_wake(m);
                         else if (m->control && fd == control_listen_fd(m->control))
                                 control_on_listen(m->control);
                         else if (m->metrics && fd == control_listen_fd(m->metrics))
@@ -371,6 +433,7 @@ static int run(struct daemon *m)
                         else if (!(m->control && control_on_client(m->control, fd)) && m->metrics)
                                 (void) control_on_client(m->metrics, fd);
                 }
+                lost_read_due(m);
                 lost_expire(m);
                 control_expire(m->control, io_now());
                 control_expire(m->metrics, io_now());
@@ -403,12 +466,14 @@ static int serve(struct keeper_link *keeper, void *userdata)
                 .reload_fd = -EBADF,
                 .pipe_fd = -EBADF,
                 .host_netns_fd = -EBADF,
+                .connector_due = USEC_INFINITY,
                 .env.upload_fd = -EBADF,
                 .env.summary_fd = -EBADF,
         };
         int r;
 
         inflight_init(&m.inflight);
+        pthread_mutex_init(&m.setup_lock, NULL);
         r = daemon_start(&m);
         if (r >= 0)
                 r = run(&m);

@@ -6,9 +6,11 @@
  * reported, as event lines of their own.
  */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,7 +40,7 @@ static void describe_started(pid_t tgid, char **ret_comm, bool *ret_skip)
                     (info.coredump_mask & PIDFD_COREDUMP_SKIP);
 }
 
-void lost_on_connector(struct daemon *m)
+bool lost_on_connector(struct daemon *m)
 {
         struct proc_coredump_event events[64];
         struct proc_connector_result res;
@@ -47,7 +49,7 @@ void lost_on_connector(struct daemon *m)
         r = proc_connector_read(m->connector, events, ARRAY_SIZE(events), &res);
         if (r < 0) {
                 log_warning_errno(r, "reading the proc connector");
-                return;
+                return false;
         }
         if (res.lost)
                 log_warning("the kernel dropped process events: some crashes may go uncounted");
@@ -65,6 +67,38 @@ void lost_on_connector(struct daemon *m)
                 describe_started(tgid, &comm, &skip);
                 accounting_started(m->accounting, tgid, comm, skip, io_now(), io_now_realtime());
         }
+        return !res.drained;
+}
+
+/*
+ * The kernel announces a crash (PROC_EVENT_COREDUMP) just before it connects
+ * to us. Read at once, the dump has not arrived yet, and each crash would cost
+ * a wake-up of the loop, core_pattern and the task's comm. So the first event
+ * only sets a time: CONNECTOR_BATCH later every event queued since is read in
+ * one go, and the dumps that did arrive settle at the cost of a lookup. The
+ * connector is watched one-shot and armed again once read.
+ */
+#define CONNECTOR_BATCH (5 * USEC_PER_MSEC)
+
+void lost_on_wake(struct daemon *m)
+{
+        if (m->connector_due == USEC_INFINITY)
+                m->connector_due = io_now() + CONNECTOR_BATCH;
+}
+
+void lost_read_due(struct daemon *m)
+{
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+
+        if (!m->connector || m->connector_due == USEC_INFINITY || io_now() < m->connector_due)
+                return;
+        m->connector_due = USEC_INFINITY;
+        /* Everything queued, before the next wake-up is armed: a storm must not outrun us. */
+        for (unsigned i = 0; i < 64 && lost_on_connector(m); i++)
+                ;
+        ev.data.fd = proc_connector_fd(m->connector);
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, ev.data.fd, &ev) < 0)
+                log_warning_errno(errno, "re-arming the proc connector: lost dumps go uncounted");
 }
 
 void lost_expire(struct daemon *m)

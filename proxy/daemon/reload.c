@@ -156,8 +156,10 @@ void reload_finish(struct daemon *m)
                 log_warning("listen.path and listen.protocol take effect on restart only");
         if (!s->store)
                 log_error_errno(s->store_error, "host store %s unavailable", s->config->store_directory);
+        pthread_mutex_lock(&m->setup_lock);
         old = m->setup;
         m->setup = s;
+        pthread_mutex_unlock(&m->setup_lock);
         setup_unref(old);
         /* Cached names kept the labels the old config asked for. */
         if (m->env.names)

@@ -290,13 +290,18 @@ static int open_limits(struct daemon *m)
         return 0;
 }
 
-static int watch(struct daemon *m, int fd)
+static int watch_with(struct daemon *m, int fd, uint32_t events)
 {
-        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+        struct epoll_event ev = { .events = events, .data.fd = fd };
 
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
                 return log_error_errno(errno, "epoll_ctl");
         return 0;
+}
+
+static int watch(struct daemon *m, int fd)
+{
+        return watch_with(m, fd, EPOLLIN);
 }
 
 static int open_loop(struct daemon *m)
@@ -311,7 +316,10 @@ static int open_loop(struct daemon *m)
         if (r >= 0 && m->metrics)
                 r = watch(m, control_listen_fd(m->metrics));
         if (r >= 0 && m->connector)
-                r = watch(m, proc_connector_fd(m->connector));
+                /* One wake-up, then read in batches (lost_read_due()): a crash storm is not one wake per
+                 * crash.
+                 */
+                r = watch_with(m, proc_connector_fd(m->connector), EPOLLIN | EPOLLONESHOT);
         if (r >= 0 && m->pipe_fd >= 0)
                 r = watch(m, m->pipe_fd);
         return r;
@@ -535,6 +543,9 @@ int daemon_start(struct daemon *m)
                 return log_error_errno(r, "cannot install the seccomp filter");
 
         mode_report_unseen(m);
+        /* After the filter: the threads this starts are confined like every other. */
+        if (m->mode != INTAKE_PIPE)
+                daemon_accept_on_workers(m);
         log_info("listening on %s (%s); events to %s; host store %s; config %s%s%s",
                  m->mode == INTAKE_PIPE ? m->pipe_path : c->listen_path, intake_mode_to_string(m->mode),
                  event_log_path(m->setup->events), c->store_directory, c->source,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <pthread.h>
+
 /* The daemon's long-lived state, shared by its parts (loop, start, status, reload, lost dumps). */
 
 #include <stdbool.h>
@@ -22,7 +24,8 @@ struct accounting;
 struct daemon {
         const struct daemon_options *options;
         struct config *initial_config; /* loaded before the keeper forked us: start-up takes it */
-        struct proxy_setup *setup;     /* the loop's: swapped whole by a reload */
+        struct proxy_setup *setup;     /* the loop's: swapped whole by a reload, under setup_lock */
+        pthread_mutex_t setup_lock;    /* workers that accept take their reference under it */
         struct dump_env env;
         struct worker_pool *pool;
         struct inflight inflight;
@@ -63,6 +66,7 @@ struct daemon {
         struct control *control;          /* NULL: `status` and hooks cannot reach us */
         struct control *metrics;          /* <listen.path>.metrics: counters for any local user */
         struct proc_connector *connector; /* NULL: lost dumps are not accounted */
+        usec_t connector_due;             /* when the events that woke us are read; USEC_INFINITY: none */
         struct accounting *accounting;
         usec_t started_wall;
 
@@ -115,7 +119,12 @@ int ready_timeout(const struct daemon *m);
 void ready_close(struct daemon *m);
 
 /* proxy/daemon/lost.c: crashes the kernel started that never reached the socket. */
-void lost_on_connector(struct daemon *m);
+/* Reads what the proc connector queued, a batch at most; true when more may be queued. */
+bool lost_on_connector(struct daemon *m);
+/* Socket modes: idle workers accept from the listener themselves (proxy/daemon/daemon.c). */
+void daemon_accept_on_workers(struct daemon *m);
+void lost_on_wake(struct daemon *m);
+void lost_read_due(struct daemon *m);
 void lost_expire(struct daemon *m);
 
 /* proxy/daemon/status.c: the document `coredump-proxy status` prints. */

@@ -58,6 +58,7 @@ struct dump {
         int pidfd;      /* its peer: the crashing task */
         pid_t peer_pid; /* SO_PEERCRED's number, for the event line when the pidfd says nothing */
         struct coredump_req req;
+        bool ack_sent; /* request mode: KERNEL|WAIT sent early (intake_ack_early), its mark not yet read */
 
         /* Pipe mode (proxy/intake/pipe.c): the helper's reply channel and the kernel's facts it passed on.
          */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +143,66 @@ static int within_v1(int pidfd, uint32_t pid, const struct container_info *c, co
         return r;
 }
 
+/*
+ * The ids of a cgroup2 directory's ancestors, remembered: a directory never
+ * moves and its id is never given to another while the system runs, so its
+ * ancestry, once walked up to the id, stays true (owners may change; they are
+ * not kept here). The collectors are asked about for every forward, twice
+ * (the listener and the sender of its answer): their walks are done once.
+ */
+#define ANCESTRY_CACHE_SIZE 64
+#define ANCESTRY_MAX        32
+
+struct ancestry {
+        uint64_t id;
+        size_t n;
+        uint64_t ids[ANCESTRY_MAX]; /* from the top level down to id itself */
+};
+
+static struct ancestry ancestry_cache[ANCESTRY_CACHE_SIZE];
+static unsigned ancestry_next;
+static pthread_mutex_t ancestry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool ancestry_lookup(uint64_t id, uint64_t target, bool *ret_within)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&ancestry_lock);
+        for (size_t i = 0; i < ANCESTRY_CACHE_SIZE && !found; i++) {
+                const struct ancestry *a = &ancestry_cache[i];
+                if (a->id != id || a->n == 0)
+                        continue;
+                found = true;
+                *ret_within = false;
+                for (size_t k = 0; k < a->n && !*ret_within; k++)
+                        *ret_within = a->ids[k] == target;
+        }
+        pthread_mutex_unlock(&ancestry_lock);
+        return found;
+}
+
+static void ancestry_remember(uint64_t id, const struct cgroup_level *levels, size_t n)
+{
+        struct ancestry *a;
+
+        if (n == 0 || n > ANCESTRY_MAX)
+                return;
+        pthread_mutex_lock(&ancestry_lock);
+        a = &ancestry_cache[ancestry_next];
+        ancestry_next = (ancestry_next + 1) % ANCESTRY_CACHE_SIZE;
+        a->id = id;
+        a->n = n;
+        for (size_t i = 0; i < n; i++)
+                a->ids[i] = levels[i].id;
+        pthread_mutex_unlock(&ancestry_lock);
+}
+
 int resolve_process_within(const struct identify_context *ctx, int pidfd, uint32_t pid, uint64_t cgroup_id,
                            const struct container_info *c, bool pod, char **ret_path)
 {
         _cleanup_free_ struct cgroup_level *levels = NULL;
         _cleanup_free_ char *path = NULL;
-        bool use_pod = pod && c->pod_depth > 0;
+        bool use_pod = pod && c->pod_depth > 0, within = false;
         uint64_t target = use_pod ? c->pod_cgroup_id : c->cgroup_id;
         size_t n = 0;
         int r;
@@ -156,21 +211,24 @@ int resolve_process_within(const struct identify_context *ctx, int pidfd, uint32
                 return within_v1(pidfd, pid, c, use_pod ? c->pod_cgroup_path : c->cgroup_path, ret_path);
         if (target == 0)
                 return -ENOENT;
+        /* Known, and inside: no path needed (only a refusal names it). */
+        if (cgroup_id == target || (ancestry_lookup(cgroup_id, target, &within) && within))
+                return 1;
         r = identify_cgroup2_path(ctx, cgroup_id, &path);
         if (r < 0)
                 return r;
-        if (cgroup_id != target) {
+        if (!ancestry_lookup(cgroup_id, target, &within)) {
                 /* Its ancestors, by id: whatever they are called, the walk ends at its own cgroup. */
                 r = cgroup_walk(ctx->cgroup2_fd, path, cgroup_id, &levels, &n);
                 if (r < 0)
                         return r;
+                ancestry_remember(cgroup_id, levels, n);
+                for (size_t i = 0; i < n && !within; i++)
+                        within = levels[i].id == target;
         }
-        r = cgroup_id == target;
-        for (size_t i = 0; i < n && !r; i++)
-                r = levels[i].id == target;
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
-        return r;
+        return within;
 }
 
 int resolve_limit_key(const struct container_info *c, char **ret)

@@ -59,6 +59,19 @@ int intake_handshake(struct dump *d)
         return coredump_req_validate(&d->req);
 }
 
+int intake_ack_early(struct dump *d)
+{
+        int r;
+
+        if (d->mode != DUMP_MODE_REQUEST || dump_get_state(d) >= DUMP_ACKED || d->ack_sent)
+                return 0;
+        r = coredump_ack_send(d->fd, &d->req, COREDUMP_KERNEL | COREDUMP_WAIT);
+        if (r < 0)
+                return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;
+        d->ack_sent = true;
+        return 0;
+}
+
 int intake_ack(struct dump *d, uint64_t mask)
 {
         uint32_t mark = COREDUMP_MARK_REQACK;
@@ -69,7 +82,10 @@ int intake_ack(struct dump *d, uint64_t mask)
                 intake_pipe_close(d);
         if (d->mode != DUMP_MODE_REQUEST || dump_get_state(d) >= DUMP_ACKED)
                 return 0;
-        r = coredump_ack_send(d->fd, &d->req, mask);
+        /* Acked early: the kernel writes already; only its mark is left to read, and no refusal. */
+        if (d->ack_sent && mask == COREDUMP_REJECT)
+                return 0;
+        r = d->ack_sent ? 0 : coredump_ack_send(d->fd, &d->req, mask);
         if (r < 0)
                 return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;
         r = coredump_mark_recv(d->fd, &mark, protocol_deadline(d));

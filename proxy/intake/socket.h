@@ -32,7 +32,19 @@ int intake_handshake(struct dump *d);
  */
 int intake_ack(struct dump *d, uint64_t mask);
 
-/* Refuses the dump before any byte: REJECT in request mode; in plain and pipe mode closing does it. */
+/*
+ * Request mode: sends the ack KERNEL|WAIT now and leaves its mark to the next
+ * intake_ack(), so that the kernel starts writing while we talk to a
+ * collector. Only where every byte would be kept anyway (a forward whose
+ * fallback is the host store): once sent, the dump can no longer be refused.
+ * A no-op in the other modes and once acked.
+ */
+int intake_ack_early(struct dump *d);
+
+/*
+ * Refuses the dump before any byte: REJECT in request mode; in plain and pipe mode closing does it.
+ * After an early ack nothing can be refused: the caller's shutdown ends the stream.
+ */
 int intake_reject(struct dump *d);
 
 /* The reason for a failed intake_ack(): task-gone when the task died, else protocol-error. */

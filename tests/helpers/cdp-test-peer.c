@@ -28,7 +28,8 @@
  *   cdp-test-peer pidfd-facts PID          what kernel/pidfd.c says of PID, with its fallbacks: pid=
  *                                          tgid= ruid= euid= cgroup_id= netns_ino= alive=
  *   cdp-test-peer collector ADDRESS MODE   a misbehaving collector (SOCK_SEQPACKET listener) for every
- *                                          connection: MODE decline (answers no), silent (never answers),
+ *                                          connection: MODE decline (answers no), decline-late (the same
+ *                                          300 ms later), silent (never answers),
  *                                          stall (accepts, takes the dump, never reads it), garbage
  *                                          (answers with non-JSON), close (accepts, then closes at once
  *                                          after message 3), fail-unread (takes the dump, reads nothing,
@@ -261,7 +262,10 @@ static int do_collector(const char *address, const char *mode)
                 fflush(stdout);
                 if (strcmp(mode, "silent") == 0)
                         continue;
-                if (strcmp(mode, "decline") == 0) {
+                /* decline-late: the kernel, acked early, has filled the socket by the time we say no. */
+                if (strcmp(mode, "decline-late") == 0)
+                        (void) usleep(300 * 1000);
+                if (strcmp(mode, "decline") == 0 || strcmp(mode, "decline-late") == 0) {
                         static const char no[] = "{\"accept\":false,\"reason\":\"testing\"}";
                         (void) fdpass_send(conn, no, sizeof(no) - 1, NULL, 0);
                         safe_close(conn);

@@ -34,14 +34,20 @@ config() {
 		mv "$d/config.new" "$d/config.json"
 }
 
-# start_pod OUT SETUP: the daemon in a mount namespace of its own; SETUP runs there first.
+# start_pod OUT SETUP [WRAP...]: the daemon in a mount namespace of its own; SETUP runs there first.
 start_pod() {
 	local out=$1 setup=$2
+	shift 2
 	unshare -m --propagation private -- sh -c "$setup"' && exec "$@"' sh \
-		"$T_PROXY" --config "$d/config.json" --install-pattern --log-level debug \
+		"$@" "$T_PROXY" --config "$d/config.json" --install-pattern --log-level debug \
 		>"$d/$out.out" 2>"$d/$out.err" &
 	pid=$!
 	t_track_pid "$pid"
+}
+# exit_status: the started daemon's exit status, once it ended (within 20 s; 124 if it did not).
+exit_status() {
+	t_wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || { kill -TERM "$pid" 2>/dev/null; wait "$pid"; return 124; }
+	wait "$pid"
 }
 
 # The pod: the socket directory at the same path; the node's helper directory is not in its view.
@@ -70,8 +76,8 @@ t_is "$(cat /proc/sys/kernel/core_pipe_limit)" "$limit_before" "SIGTERM: core_pi
 config "$d/pod-only/coredump-proxy-pipe"
 start_pod podonly 'mount -t tmpfs -o mode=0755 cdp-pod "'"$d"'/pod-only" &&
 	install -m 0755 "'"$top_builddir"'/coredump-proxy-pipe" "'"$d"'/pod-only/coredump-proxy-pipe"'
-wait "$pid"
-t_ok "a helper the host does not have: the start fails" test $? -ne 0
+exit_status
+t_ok "a helper the host does not have: the start fails" t_lt 0 $?
 t_ok "it says where it looked and why" \
 	grep -q "listen.pipe_helper $d/pod-only/coredump-proxy-pipe is not fit to be run by the kernel as root from the host's root: it does not exist" \
 	"$d/podonly.err"
@@ -79,12 +85,13 @@ t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "a helper the host does no
 
 # A helper on a noexec mount of the host (a hostPath under a noexec /var): the kernel's exec would fail.
 install -d -m 0755 "$d/noexec"
-mount -t tmpfs -o noexec,mode=0755 cdp-noexec "$d/noexec" && t_at_exit "umount '$d/noexec'"
+t_ok "a noexec mount" mount -t tmpfs -o noexec,mode=0755 cdp-noexec "$d/noexec"
+t_at_exit "umount '$d/noexec'"
 install -m 0755 "$top_builddir/coredump-proxy-pipe" "$d/noexec/coredump-proxy-pipe"
 config "$d/noexec/coredump-proxy-pipe"
 start_pod noexec true
-wait "$pid"
-t_ok "a helper on a noexec mount: the start fails" test $? -ne 0
+exit_status
+t_ok "a helper on a noexec mount: the start fails" t_lt 0 $?
 t_ok "it says why" grep -q "it is on a noexec mount, where the kernel cannot run it" "$d/noexec.err"
 t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "a helper on a noexec mount: core_pattern untouched"
 
@@ -92,9 +99,36 @@ t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "a helper on a noexec moun
 chmod 0777 "$d/node-bin"
 config "$d/node-bin/coredump-proxy-pipe"
 start_pod writable true
-wait "$pid"
-t_ok "a helper in a directory others can write: the start fails" test $? -ne 0
+exit_status
+t_ok "a helper in a directory others can write: the start fails" t_lt 0 $?
 t_ok "it says why" grep -q "is not root's alone" "$d/writable.err"
 t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "a helper others can change: core_pattern untouched"
 chmod 0755 "$d/node-bin"
+
+# Every directory on the way counts: one others can write lets them swap the subtree below it.
+chmod 0777 "$d"
+start_pod ancestor true
+exit_status
+t_ok "a helper below a directory others can write: the start fails" t_lt 0 $?
+t_ok "it says why" grep -q "a directory or symbolic link on its path, is not root's alone" "$d/ancestor.err"
+t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "an ancestor others can change: core_pattern untouched"
+chmod 0755 "$d"
+
+# A symlink to the node's helper that another user owns: its target is whatever that user says.
+ln -s "$d/node-bin/coredump-proxy-pipe" "$d/helper-link"
+chown -h 65534:65534 "$d/helper-link"
+config "$d/helper-link"
+start_pod symlink true
+exit_status
+t_ok "a helper named through another user's symlink: the start fails" t_lt 0 $?
+t_ok "it says why" grep -q "a directory or symbolic link on its path, is not root's alone" "$d/symlink.err"
+config "$d/node-bin/coredump-proxy-pipe"
+
+# Outside the host's mount namespace without the capability to enter it (no CAP_SYS_CHROOT):
+# the writer cannot start, and the pod's own view of the files is not the kernel's.
+start_pod nowriter true setpriv --bounding-set -sys_chroot --inh-caps -sys_chroot --
+exit_status
+t_ok "no way into the host's mount namespace: the start fails" t_lt 0 $?
+t_ok "it says why" grep -q "the host's files cannot be seen from here" "$d/nowriter.err"
+t_is "$(cat /proc/sys/kernel/core_pattern)" "$marker" "no way into the host's view: core_pattern untouched"
 t_done

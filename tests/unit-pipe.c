@@ -193,6 +193,68 @@ static void test_helper_check(void)
         (void) !chown(path, 65534, 65534);
         is_int(mode_helper_check(path), -EPERM, "helper check: not root's");
         is_int(mode_helper_check("coredump-proxy-pipe"), -EINVAL, "helper check: relative");
+        (void) !chown(path, 0, 0);
+
+        /*
+         * Every directory on the way counts, not only the last (issue 14's review): one that
+         * others can write lets them rename the whole subtree away and put their own in its place.
+         */
+        char sub[160], deep[200], link[200];
+        (void) snprintf(sub, sizeof(sub), "%s/sub", dir);
+        (void) snprintf(deep, sizeof(deep), "%s/coredump-proxy-pipe", sub);
+        ok(mkdir(sub, 0755) == 0, "helper check: made a subdirectory");
+        fd = open(deep, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+        ok(fd >= 0, "helper check: a helper in it");
+        close(fd);
+        is_int(mode_helper_check(deep), 0, "helper check: every directory root's alone");
+        (void) chmod(dir, 0777);
+        is_int(mode_helper_check(deep), -EPERM, "helper check: an ancestor others can write");
+        (void) chmod(dir, 01777);
+        is_int(mode_helper_check(deep), 0, "helper check: a sticky ancestor, as /tmp (root's entries stay)");
+        (void) chmod(dir, 0755);
+        (void) !chown(dir, 65534, 65534);
+        is_int(mode_helper_check(deep), -EPERM, "helper check: an ancestor not root's");
+        (void) !chown(dir, 0, 0);
+        /*
+         * Symlinks (/opt -> var/opt on some nodes): followed, and their targets checked the same
+         * way, but only root's: a link's target is whatever its owner says.
+         */
+        char other[160], away[200];
+        (void) snprintf(link, sizeof(link), "%s/link", dir);
+        ok(symlink(deep, link) == 0, "helper check: a symlink to the helper");
+        is_int(mode_helper_check(link), 0, "helper check: root's symlink to it, followed");
+        ok(lchown(link, 65534, 65534) == 0, "helper check: the link given to another user");
+        is_int(mode_helper_check(link), -EPERM, "helper check: another user's symlink on the way");
+        (void) unlink(link);
+        ok(symlink("sub", link) == 0, "helper check: a relative symlink to its directory");
+        (void) snprintf(away, sizeof(away), "%s/link/coredump-proxy-pipe", dir);
+        is_int(mode_helper_check(away), 0, "helper check: a directory on the way a root's symlink");
+        /* The target's own directories count: a link into a directory others can write. */
+        (void) snprintf(other, sizeof(other), "%s/open", dir);
+        ok(mkdir(other, 0777) == 0 && chmod(other, 0777) == 0, "helper check: a directory others can write");
+        (void) snprintf(away, sizeof(away), "%s/open/coredump-proxy-pipe", dir);
+        fd = open(away, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+        close(fd);
+        (void) unlink(link);
+        ok(symlink("open", link) == 0, "helper check: a root's symlink to it");
+        (void) snprintf(away, sizeof(away), "%s/link/coredump-proxy-pipe", dir);
+        is_int(mode_helper_check(away), -EPERM, "helper check: a symlink into a directory others can write");
+        (void) snprintf(away, sizeof(away), "%s/open/coredump-proxy-pipe", dir);
+        (void) unlink(away);
+        (void) rmdir(other);
+        (void) unlink(link);
+        ok(symlink("link", link) == 0, "helper check: a symlink to itself");
+        (void) snprintf(away, sizeof(away), "%s/link/coredump-proxy-pipe", dir);
+        is_int(mode_helper_check(away), -ELOOP, "helper check: a symlink loop ends");
+        (void) unlink(link);
+        (void) snprintf(link, sizeof(link), "%s/coredump-proxy-pipe/x", dir);
+        is_int(mode_helper_check(link), -ENOTDIR, "helper check: a file on the way");
+        (void) snprintf(link, sizeof(link), "%s/../sub/coredump-proxy-pipe", sub);
+        is_int(mode_helper_check(link), 0, "helper check: '..' walked like any directory");
+        is_str(mode_helper_problem(-ELOOP), "too many symbolic links on its path",
+               "helper check: the loop problem is said");
+        (void) unlink(deep);
+        (void) rmdir(sub);
         (void) unlink(path);
 
         /* On a noexec mount (a hostPath under a noexec /var) the kernel's exec fails for every crash. */

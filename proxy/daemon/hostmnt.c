@@ -34,6 +34,14 @@
 #define WRITER_TIMEOUT   (5 * USEC_PER_SEC)
 
 static int writer_link = -EBADF;
+
+/* What the keeper found at hostmnt_start(): where the host's files can be seen from. */
+static enum {
+        HOST_VIEW_UNKNOWN, /* never asked (the CLI): this namespace's view is taken */
+        HOST_VIEW_HERE,    /* we are in the host's mount namespace */
+        HOST_VIEW_WRITER,  /* through the writer */
+        HOST_VIEW_NONE,    /* outside, and the writer could not start: nothing here shows them */
+} host_view = HOST_VIEW_UNKNOWN;
 static pid_t writer_pid = -1;
 
 static int send_status(int link, int32_t r)
@@ -130,7 +138,12 @@ static int write_from_host(const char *sysctl_path, const char *value)
 int hostmnt_check_helper(const char *path)
 {
         /* A helper path that does not fit in core_pattern fails there anyway. */
-        return writer_link >= 0 ? ask_writer(CHECK_HELPER, path) : mode_helper_check(path);
+        if (writer_link >= 0)
+                return ask_writer(CHECK_HELPER, path);
+        /* Our own view is not the kernel's: a file only the pod sees would pass. Refused, not guessed. */
+        if (host_view == HOST_VIEW_NONE)
+                return -EXDEV;
+        return mode_helper_check(path);
 }
 
 int hostmnt_start(void)
@@ -140,9 +153,12 @@ int hostmnt_start(void)
         int sv[2], r;
         pid_t keeper = getpid();
 
+        host_view = HOST_VIEW_NONE;
         r = mntns_open_initial(&mnt_fd, &how);
-        if (r == 0)
+        if (r == 0) {
+                host_view = HOST_VIEW_HERE;
                 return 0;
+        }
         if (r < 0) {
                 log_warning_errno(
                         r, "coredump-proxy runs outside the host's mount namespace (or cannot tell) "
@@ -175,6 +191,7 @@ int hostmnt_start(void)
                 return r;
         }
         core_pattern_set_writer(write_from_host);
+        host_view = HOST_VIEW_WRITER;
         log_info("outside the host's mount namespace: core_pattern is written from the host's (entered "
                  "through %s's) by a process that does nothing else",
                  how);

@@ -31,7 +31,10 @@ int hostmnt_start(void);
 /*
  * Checks a pipe helper with mode_helper_check() where the kernel will look
  * for it: through the writer in the host's mount namespace when there is
- * one, here otherwise. Only a stat: the writer opens nothing it is sent.
+ * one, here when we are in it (or hostmnt_start() was never called: the
+ * CLI). -EXDEV when hostmnt_start() found us outside and could not start
+ * the writer: our view is not the kernel's. Only a stat: the writer opens
+ * nothing it is sent.
  */
 int hostmnt_check_helper(const char *path);
 

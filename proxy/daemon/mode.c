@@ -100,28 +100,115 @@ static bool root_only(const struct stat *st)
         return st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
+/*
+ * A directory on the way to the helper: root's alone, or sticky (then only root
+ * may rename or remove root's entries in it, as in /tmp).
+ */
+static bool safe_ancestor(const struct stat *st)
+{
+        return st->st_uid == 0 && (!(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX));
+}
+
+/* At most this many symbolic links on the way, as the kernel's own limit (MAXSYMLINKS). */
+#define HELPER_MAX_LINKS 40
+
+/*
+ * Whether the kernel may run path as root for every crash: every directory from
+ * / down is safe_ancestor(), every symbolic link on the way is root's (in a
+ * directory that is safe: only root could have made or changed it) and is
+ * followed the same way, and the file itself is a root-only executable regular
+ * file on a mount that allows exec. Walked one component at a time from an fd
+ * of the previous one, so that what is checked is what the kernel will find.
+ */
 int mode_helper_check(const char *path)
 {
-        _cleanup_free_ char *copy = strdup(path);
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st, dir;
+        _cleanup_close_ int dir = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *todo = NULL;
+        unsigned links = 0;
         struct statvfs fs;
+        struct stat st;
+        const char *p;
 
-        if (!copy)
-                return -ENOMEM;
         if (path[0] != '/')
                 return -EINVAL;
-        /* One open, then its fd: the keeper's filter has fstatfs, not statfs. */
-        fd = open(path, O_PATH | O_CLOEXEC);
-        if (fd < 0)
+        todo = strdup(path);
+        if (!todo)
+                return -ENOMEM;
+        /* One open per component, then its fd: the keeper's filter has fstatfs, not statfs. */
+        dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
                 return negative_errno();
-        if (fstat(fd, &st) < 0)
+        if (fstat(dir, &st) < 0)
                 return negative_errno();
+        if (!safe_ancestor(&st))
+                return -EPERM;
+
+        for (p = todo;;) {
+                char name[NAME_MAX + 1], target[PATH_MAX];
+                const char *e;
+                size_t len;
+                ssize_t k;
+
+                while (*p == '/')
+                        p++;
+                e = strchrnul(p, '/');
+                len = (size_t) (e - p);
+                if (len == 0)
+                        return -ENOEXEC; /* a trailing slash: a directory, not a program */
+                if (len > NAME_MAX)
+                        return -ENAMETOOLONG;
+                /* "." and ".." (in a link's target, say) are opened and checked like any directory. */
+                memcpy(name, p, len);
+                name[len] = 0;
+                while (*e == '/')
+                        e++;
+
+                safe_close(fd);
+                fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+
+                if (S_ISLNK(st.st_mode)) {
+                        /* Only root could have made it where it is (dir is safe); its target is walked too.
+                         */
+                        if (st.st_uid != 0)
+                                return -EPERM;
+                        if (++links > HELPER_MAX_LINKS)
+                                return -ELOOP;
+                        k = readlinkat(fd, "", target, sizeof(target) - 1);
+                        if (k <= 0)
+                                return k < 0 ? negative_errno() : -ENOENT;
+                        target[k] = 0;
+                        char *next = NULL;
+                        if (asprintf(&next, "%s%s%s", target, *e ? "/" : "", e) < 0)
+                                return -ENOMEM;
+                        free(todo);
+                        todo = next;
+                        p = todo;
+                        if (target[0] == '/') {
+                                safe_close(dir);
+                                dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                                if (dir < 0)
+                                        return negative_errno();
+                        }
+                        continue;
+                }
+                if (*e == 0)
+                        break; /* fd is the last component */
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                if (!safe_ancestor(&st))
+                        return -EPERM;
+                safe_close(dir);
+                dir = TAKE_FD(fd);
+                p = e;
+        }
+
         if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
                 return -ENOEXEC;
-        if (stat(dirname(copy), &dir) < 0)
-                return negative_errno();
-        if (!root_only(&st) || !root_only(&dir))
+        if (!root_only(&st))
                 return -EPERM;
         /* The kernel's exec would fail with EACCES for every crash: no core anywhere. */
         if (fstatvfs(fd, &fs) < 0)
@@ -141,7 +228,17 @@ const char *mode_helper_problem(int r)
         case -ENOEXEC:
                 return "not an executable regular file";
         case -EPERM:
-                return "it or its directory is not root's alone (owned by root, writable by nobody else)";
+                return "it, or a directory or symbolic link on its path, is not root's alone (owned by "
+                       "root, writable by nobody else, or sticky)";
+        case -ELOOP:
+                return "too many symbolic links on its path";
+        case -ENOTDIR:
+                return "a component of its path is not a directory";
+        case -ENAMETOOLONG:
+                return "a component of its path is too long";
+        case -EXDEV:
+                return "the host's files cannot be seen from here (outside the host's mount namespace, "
+                       "and its writer could not enter it)";
         case -EACCES:
                 return "it is on a noexec mount, where the kernel cannot run it";
         default:

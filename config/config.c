@@ -161,7 +161,7 @@ static void parse_listen_path(struct parser *p, struct json_object *v, struct co
         else if (has_dotdot_component(s))
                 parser_report(p, LOCATE_VALUE, "%s has a \"..\" component (the kernel refuses those)",
                               QUOTE(s));
-        else if (strpbrk(s, " \t\n"))
+        else if (strpbrk(s, CORE_PATTERN_SPACES))
                 parser_report(p, LOCATE_VALUE,
                               "%s contains whitespace (core_pattern reserves it for parameters)", QUOTE(s));
         else
@@ -183,10 +183,15 @@ static void parse_pipe_helper(struct parser *p, struct json_object *v, struct co
                 parser_report(p, LOCATE_VALUE,
                               "%s is not an absolute path (the kernel runs the helper from the host's root)",
                               QUOTE(s));
-        else if (strpbrk(s, " \t\n\r%"))
+        else if (strpbrk(s, CORE_PATTERN_SPACES "%"))
                 parser_report(p, LOCATE_VALUE,
                               "%s contains whitespace or '%%' (core_pattern splits and expands those)",
                               QUOTE(s));
+        else if (strlen(s) >= CORE_PATTERN_MAX)
+                parser_report(p, LOCATE_VALUE,
+                              "the path is %zu bytes long; with the pattern around it, it must fit in "
+                              "core_pattern's %d bytes",
+                              strlen(s), CORE_PATTERN_MAX - 1);
         else if (has_dotdot_component(s))
                 parser_report(p, LOCATE_VALUE, "%s has a \"..\" component", QUOTE(s));
         else if (strlen(s) >= PATH_MAX)

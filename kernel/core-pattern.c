@@ -37,7 +37,7 @@ int core_pattern_validate_socket_path(const char *path)
         if (has_dotdot_component(path))
                 return -EINVAL;
         /* Spaces are reserved for future parameters of the socket pattern. */
-        if (strpbrk(path, " \t\n"))
+        if (strpbrk(path, CORE_PATTERN_SPACES))
                 return -EINVAL;
         return 0;
 }
@@ -201,7 +201,7 @@ static int check_pipe_word(const char *s)
 {
         if (!s || s[0] != '/')
                 return -EINVAL;
-        if (strpbrk(s, " \t\n\r%"))
+        if (strpbrk(s, CORE_PATTERN_SPACES "%"))
                 return -EINVAL;
         return 0;
 }

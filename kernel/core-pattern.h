@@ -11,6 +11,13 @@
 /* The kernel's CORENAME_MAX_SIZE. */
 #define CORE_PATTERN_MAX 128
 
+/*
+ * What the kernel takes for whitespace when it splits a pipe pattern into
+ * argv (argv_split(), isspace() of its Latin-1 ctype table: 0xa0 too) and
+ * what a socket pattern reserves for parameters: never inside a path.
+ */
+#define CORE_PATTERN_SPACES " \t\n\v\f\r\xa0"
+
 enum core_pattern_kind {
         CORE_PATTERN_FILE,
         CORE_PATTERN_PIPE,           /* "|helper ..." */

@@ -946,6 +946,24 @@ static void test_pipe_helper(void)
                   "t.json:1:28: listen.pipe_helper: ", "\"/opt/../x\" has a \"..\" component");
         one_error("pipe_helper empty", "{\"listen\": {\"pipe_helper\": \"\"}}",
                   "t.json:1:28: listen.pipe_helper: ", "");
+        /* The kernel's isspace() splits there too: \v, \f and the byte 0xa0 (in U+00A0, U+00E0, ...). */
+        one_error("pipe_helper with a vertical tab", "{\"listen\": {\"pipe_helper\": \"/opt/a\\u000bb\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "contains whitespace or '%'");
+        one_error("pipe_helper with a form feed", "{\"listen\": {\"pipe_helper\": \"/opt/a\\fb\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "contains whitespace or '%'");
+        one_error("pipe_helper with a no-break space", "{\"listen\": {\"pipe_helper\": \"/opt/a\\u00a0b\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "contains whitespace or '%'");
+        one_error("pipe_helper with an a-grave (0xc3 0xa0)",
+                  "{\"listen\": {\"pipe_helper\": \"/opt/\\u00e0\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "contains whitespace or '%'");
+        one_error("pipe_helper longer than core_pattern",
+                  "{\"listen\": {\"pipe_helper\": \"/opt/"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                  "aaa"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}",
+                  "t.json:1:28: listen.pipe_helper: ", "must fit in core_pattern's 127 bytes");
+        one_error("listen.path with a vertical tab", "{\"listen\": {\"path\": \"/run/a\\u000bb\"}}",
+                  "t.json:1:21: listen.path: ", "contains whitespace");
 }
 
 int main(void)

@@ -31,6 +31,14 @@ static void test_validate(void)
                "selftest: trailing ..");
         is_int(core_pattern_validate_socket_path(".."), -EINVAL, "selftest: ..");
         is_int(core_pattern_validate_socket_path("/tmp/core dump.socket"), -EINVAL, "space inside");
+        /* The kernel's isspace(): \v, \f and the byte 0xa0 too (U+00A0 is 0xc2 0xa0 in UTF-8). */
+        is_int(core_pattern_validate_socket_path("/tmp/core\vdump.socket"), -EINVAL, "vertical tab inside");
+        is_int(core_pattern_validate_socket_path("/tmp/core\f"
+                                                 "dump.socket"),
+               -EINVAL, "form feed inside");
+        is_int(core_pattern_validate_socket_path("/tmp/core\xc2\xa0"
+                                                 "dump.socket"),
+               -EINVAL, "no-break space inside");
         is_int(core_pattern_validate_socket_path(""), -EINVAL, "empty");
         is_int(core_pattern_validate_socket_path("tmp/coredump.socket"), -EINVAL, "relative");
 
@@ -169,6 +177,10 @@ static void test_pipe_pattern(void)
 
         is_int(core_pattern_format_pipe("/opt/my dir/helper", "/run/x.sock", &k61, &c), -EINVAL,
                "pipe pattern: a space would split the helper's path");
+        is_int(core_pattern_format_pipe("/opt/my\vdir/helper", "/run/x.sock", &k61, &c), -EINVAL,
+               "pipe pattern: a vertical tab in the helper (the kernel would split there)");
+        is_int(core_pattern_format_pipe("/opt/\xc3\xa0/helper", "/run/x.sock", &k61, &c), -EINVAL,
+               "pipe pattern: a byte 0xa0 in the helper (isspace() in the kernel's ctype)");
         is_int(core_pattern_format_pipe("/opt/helper", "/run/%p.sock", &k61, &c), -EINVAL,
                "pipe pattern: a %% would be expanded");
         is_int(core_pattern_format_pipe("helper", "/run/x.sock", &k61, &c), -EINVAL,

@@ -235,7 +235,7 @@ const char *mode_helper_problem(int r)
         case -ENOTDIR:
                 return "a component of its path is not a directory";
         case -ENAMETOOLONG:
-                return "a component of its path is too long";
+                return "its path is too long (for core_pattern's 127 bytes, or a component over 255)";
         case -EXDEV:
                 return "the host's files cannot be seen from here (outside the host's mount namespace, "
                        "and its writer could not enter it)";

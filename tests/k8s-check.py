@@ -117,6 +117,8 @@ fact("the init container has no capability and cannot gain any",
      and hsc.get("allowPrivilegeEscalation") is False and hsc.get("readOnlyRootFilesystem") is True)
 fact("the init container is root (the helper must be root's, in a root-only directory)",
      hsc.get("runAsUser") == 0)
+fact("the init container runs under the runtime's default seccomp profile (it only copies a file)",
+     hsc.get("seccompProfile", {}).get("type") == "RuntimeDefault", str(hsc.get("seccompProfile")))
 # core_pattern holds at most 127 bytes; a socket path at most 107 (sun_path), with the ".pipe" intake beside it.
 longest = sock[0].replace("$(POD_UID)", "0" * 36) if sock else ""
 pipe_pattern = "|%s %s P=%%P s=%%s t=%%t d=%%d F=%%F" % (helper, longest)

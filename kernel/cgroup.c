@@ -371,80 +371,87 @@ static int level_of(int fd, dev_t dev, bool v2, struct cgroup_level *ret)
 }
 
 /*
- * The walk in one fstatat() per level. On a 64-bit kernel a kernfs inode
- * number is the whole node id (kernfs_ino()), generation included, so a
- * directory's st_ino is its cgroup id; a 32-bit kernel truncates it. The
- * leaf's st_ino equal to the id the pidfd reported proves both the rule
- * and the walk; anything else (a 32-bit kernel, a stale path, an error) is
- * left to the walk by handles, which gives the authoritative answer.
- * cgroupfs has no symlinks to follow in the intermediate components, and
- * each level's st_dev is checked as in the walk by handles.
+ * rel_path below mount_fd, one level per component. By handles: each
+ * directory opened (O_NOFOLLOW) from the previous one, its id from its file
+ * handle. By inode: one fstatat() of the path up to each component, its id
+ * the inode number, which on a 64-bit kernel is the whole kernfs node id
+ * (kernfs_ino(), generation included; a 32-bit kernel truncates it): only
+ * good for cgroup2 (no rename there, no symlinks) and only once the leaf's
+ * matches an id the kernel reported, which proves the rule and the walk.
  */
-static bool walk_by_inode(int mount_fd, dev_t dev, const char *rel_path, uint64_t expect_id,
-                          struct cgroup_level **ret_levels, size_t *ret_n)
+static int walk(int mount_fd, dev_t dev, bool v2, const char *rel_path, bool by_inode,
+                struct cgroup_level **ret_levels, size_t *ret_n)
 {
         _cleanup_free_ struct cgroup_level *levels = NULL;
-        char prefix[PATH_MAX];
-        size_t n = 0, max = 0;
-        struct stat st;
+        _cleanup_close_ int fd = -EBADF;
+        const char *base = rel_path + strspn(rel_path, "/");
+        int cur = mount_fd, r;
+        size_t n = 0;
 
-        for (const char *p = rel_path; *p;) {
+        for (const char *p = base; *p;) {
                 const char *e = strchrnul(p, '/');
                 size_t len = (size_t) (e - p);
+                char name[PATH_MAX];
+                struct cgroup_level *nl;
 
                 if (len == 0) {
                         p = *e ? e + 1 : e;
                         continue;
                 }
-                if (len > NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-                        return false;
-                /* The prefix up to this component, relative to the mount. */
-                size_t plen = (size_t) (e - rel_path);
-                const char *start = rel_path;
-                while (*start == '/' && plen > 0) {
-                        start++;
-                        plen--;
+                if (len > NAME_MAX)
+                        return -ENAMETOOLONG;
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                nl = realloc(levels, (n + 1) * sizeof(*levels));
+                if (!nl)
+                        return -ENOMEM;
+                levels = nl;
+
+                if (by_inode) {
+                        size_t plen = (size_t) (e - base);
+                        struct stat st;
+
+                        if (plen >= sizeof(name))
+                                return -ENAMETOOLONG;
+                        memcpy(name, base, plen);
+                        name[plen] = 0;
+                        if (fstatat(mount_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                return negative_errno();
+                        if (!S_ISDIR(st.st_mode) || st.st_dev != dev)
+                                return -EXDEV;
+                        levels[n] = (struct cgroup_level){ .id = (uint64_t) st.st_ino,
+                                                           .uid = (uint32_t) st.st_uid };
+                } else {
+                        memcpy(name, p, len);
+                        name[len] = 0;
+                        int next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (next < 0)
+                                return negative_errno();
+                        safe_close(fd);
+                        cur = fd = next;
+                        r = level_of(fd, dev, v2, &levels[n]);
+                        if (r < 0)
+                                return r;
                 }
-                if (plen >= sizeof(prefix))
-                        return false;
-                memcpy(prefix, start, plen);
-                prefix[plen] = 0;
-                if (fstatat(mount_fd, prefix, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-                    st.st_dev != dev)
-                        return false;
-                if (n == max) {
-                        size_t m = max ? max * 2 : 8;
-                        struct cgroup_level *nl = realloc(levels, m * sizeof(*levels));
-                        if (!nl)
-                                return false;
-                        levels = nl;
-                        max = m;
-                }
-                levels[n++] = (struct cgroup_level){
-                        .id = (uint64_t) st.st_ino,
-                        .uid = (uint32_t) st.st_uid,
-                        .end = (size_t) (e - rel_path),
-                };
+                levels[n].end = (size_t) (e - rel_path);
+                n++;
                 p = *e ? e + 1 : e;
         }
-        if (n == 0 || levels[n - 1].id != expect_id)
-                return false;
         *ret_levels = TAKE_PTR(levels);
         *ret_n = n;
-        return true;
+        return 0;
 }
 
 int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct cgroup_level **ret_levels,
                 size_t *ret_n)
 {
         _cleanup_free_ struct cgroup_level *levels = NULL;
-        _cleanup_close_ int fd = -EBADF;
         struct cgroup_level root = {};
         struct statfs sfs;
         struct stat st;
-        int cur = mount_fd, r;
         size_t n = 0;
         bool v2;
+        int r;
 
         if (mount_fd < 0 || !rel_path)
                 return -EINVAL;
@@ -459,51 +466,27 @@ int cgroup_walk(int mount_fd, const char *rel_path, uint64_t expect_id, struct c
                 return -EMEDIUMTYPE;
         if (expect_id != 0 && !v2)
                 return -EOPNOTSUPP;
-        if (v2 && expect_id != 0 &&
-            walk_by_inode(mount_fd, st.st_dev, rel_path, expect_id, ret_levels, ret_n))
-                return 0;
+
+        /* By inode first: a syscall per level instead of four. Anything short of the id: by handles. */
+        if (v2 && expect_id != 0) {
+                r = walk(mount_fd, st.st_dev, v2, rel_path, true, &levels, &n);
+                if (r >= 0 && n > 0 && levels[n - 1].id == expect_id) {
+                        *ret_levels = TAKE_PTR(levels);
+                        *ret_n = n;
+                        return 0;
+                }
+                free(levels);
+                levels = NULL;
+                n = 0;
+        }
         if (v2) {
                 r = cgroup_id_from_fd(mount_fd, &root.id);
                 if (r < 0)
                         return r;
         }
-
-        for (const char *p = rel_path; *p;) {
-                const char *e = strchrnul(p, '/');
-                size_t len = (size_t) (e - p);
-                char name[NAME_MAX + 1];
-                struct cgroup_level *nl;
-                int next;
-
-                if (len == 0) {
-                        p = *e ? e + 1 : e;
-                        continue;
-                }
-                if (len > NAME_MAX)
-                        return -ENAMETOOLONG;
-                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-                        return -EINVAL;
-                memcpy(name, p, len);
-                name[len] = 0;
-
-                next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return negative_errno();
-                safe_close(fd);
-                cur = fd = next;
-
-                nl = realloc(levels, (n + 1) * sizeof(*levels));
-                if (!nl)
-                        return -ENOMEM;
-                levels = nl;
-                r = level_of(fd, st.st_dev, v2, &levels[n]);
-                if (r < 0)
-                        return r;
-                levels[n].end = (size_t) (e - rel_path);
-                n++;
-                p = *e ? e + 1 : e;
-        }
-
+        r = walk(mount_fd, st.st_dev, v2, rel_path, false, &levels, &n);
+        if (r < 0)
+                return r;
         if (expect_id != 0 && (n > 0 ? levels[n - 1].id : root.id) != expect_id)
                 return -ESTALE; /* removed, and another made under the same name since */
         *ret_levels = TAKE_PTR(levels);

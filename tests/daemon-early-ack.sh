@@ -60,7 +60,7 @@ crash_asked() {
 	before=$(requests)
 	t_container_run "$HOLDER" "$APP_CG" "$T_HELPERS/cdp-crasher" --name "$1" --size $((4 << 20)) >"$d/$1.out" &
 	t_track_pid $!
-	t_wait_for 10 bash -c "[ \$(grep -c request= '$d/collector.out') -gt $before ]"
+	t_ok "$1: its collector is asked" t_wait_for 10 bash -c "[ \$(grep -c request= '$d/collector.out') -gt $before ]"
 	sleep 0.1
 	asked_queue=$(queued)
 	ev=$(t_event "$d" "$1")

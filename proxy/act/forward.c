@@ -253,10 +253,6 @@ static struct act_result hand_over(struct dump *d)
         size_t len = 0;
         int r;
 
-        /* Acked early, and killed while the collector was asked: what the kernel wrote is no core. */
-        if (d->ack_sent && dump_get_state(d) < DUMP_ACKED && pidfd_has_exited(d->pidfd) > 0)
-                return act_done(OUTCOME_FAILED, REASON_TASK_GONE);
-
         r = intake_ack(d, COREDUMP_KERNEL | COREDUMP_WAIT);
         if (r < 0)
                 return act_done(OUTCOME_FAILED, intake_failure_reason(r));

@@ -5,7 +5,6 @@
 
 #include "kernel/cleanup.h"
 #include "kernel/coredump-proto.h"
-#include "kernel/pidfd.h"
 #include "proxy/act/store.h"
 #include "proxy/base/log.h"
 #include "proxy/dump/describe.h"
@@ -56,17 +55,6 @@ struct act_result act_store(struct dump *d, enum dump_reason reason)
                 log_error("%s: host store %s is full: %s", d->id, s->config->store_directory, strerror(-r));
                 (void) intake_reject(d);
                 return act_done(OUTCOME_FAILED, REASON_STORE_FULL);
-        }
-
-        /*
-         * Acked early for a forward that did not happen: WAIT holds the task until we let it go, so
-         * a task gone meanwhile was killed, and the kernel stopped writing its core part way. What
-         * it wrote is no core; said as it was before the early ack: failed, task-gone.
-         */
-        if (d->ack_sent && dump_get_state(d) < DUMP_ACKED && pidfd_has_exited(d->pidfd) > 0) {
-                log_warning("%s: the task was killed while its collector was asked; its core is incomplete",
-                            d->id);
-                return act_done(OUTCOME_FAILED, REASON_TASK_GONE);
         }
 
         /* WAIT keeps the task, and so /proc/<pid>, until we shut the connection down. */

@@ -202,7 +202,7 @@ int resolve_process_within(const struct identify_context *ctx, int pidfd, uint32
 {
         _cleanup_free_ struct cgroup_level *levels = NULL;
         _cleanup_free_ char *path = NULL;
-        bool use_pod = pod && c->pod_depth > 0, within = false;
+        bool use_pod = pod && c->pod_depth > 0, within = false, known;
         uint64_t target = use_pod ? c->pod_cgroup_id : c->cgroup_id;
         size_t n = 0;
         int r;
@@ -211,13 +211,16 @@ int resolve_process_within(const struct identify_context *ctx, int pidfd, uint32
                 return within_v1(pidfd, pid, c, use_pod ? c->pod_cgroup_path : c->cgroup_path, ret_path);
         if (target == 0)
                 return -ENOENT;
+        if (cgroup_id == target)
+                return 1;
         /* Known, and inside: no path needed (only a refusal names it). */
-        if (cgroup_id == target || (ancestry_lookup(cgroup_id, target, &within) && within))
+        known = ancestry_lookup(cgroup_id, target, &within);
+        if (known && within)
                 return 1;
         r = identify_cgroup2_path(ctx, cgroup_id, &path);
         if (r < 0)
                 return r;
-        if (!ancestry_lookup(cgroup_id, target, &within)) {
+        if (!known) {
                 /* Its ancestors, by id: whatever they are called, the walk ends at its own cgroup. */
                 r = cgroup_walk(ctx->cgroup2_fd, path, cgroup_id, &levels, &n);
                 if (r < 0)

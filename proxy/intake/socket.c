@@ -85,6 +85,14 @@ int intake_ack(struct dump *d, uint64_t mask)
         /* Acked early: the kernel writes already; only its mark is left to read, and no refusal. */
         if (d->ack_sent && mask == COREDUMP_REJECT)
                 return 0;
+        /*
+         * WAIT holds the task until we let it go: gone since the early ack, it was killed, and
+         * the kernel stopped writing its core part way. Not a core, whoever would read it.
+         */
+        if (d->ack_sent && pidfd_has_exited(d->pidfd) > 0) {
+                log_warning("%s: the task was killed after the early ack; its core is incomplete", d->id);
+                return -ESRCH;
+        }
         r = d->ack_sent ? 0 : coredump_ack_send(d->fd, &d->req, mask);
         if (r < 0)
                 return pidfd_has_exited(d->pidfd) > 0 ? -ESRCH : r;

@@ -28,7 +28,8 @@ int intake_handshake(struct dump *d);
 /*
  * Answers the kernel: in request mode sends the ack for mask and reads its
  * mark (a no-op once acked); in plain mode there is nothing to answer.
- * -ESRCH when the task died meanwhile.
+ * -ESRCH when the task died meanwhile (after an early ack: before its mark
+ * is read, since the core it left is cut).
  */
 int intake_ack(struct dump *d, uint64_t mask);
 

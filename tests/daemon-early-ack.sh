@@ -29,7 +29,7 @@ t_cgroup_make "$CG2" "$slice/cri-containerd-$(t_hex64).scope" && APP_CG=$T_CG
 t_container_run "$HOLDER" "$SIDE_CG" "$T_HELPERS/cdp-test-peer" collector @coredump-collector decline-late \
 	>"$d/collector.out" 2>&1 &
 t_track_pid $!
-t_ok "a collector that says no, 300 ms late" t_wait_for 10 grep -qs listening=1 "$d/collector.out"
+t_ok "a collector that says no, 1 s late (time enough to look at the queue under load)" t_wait_for 10 grep -qs listening=1 "$d/collector.out"
 
 # Whole: the file holds every byte the core's program headers place (the kernel writes
 # skipped pages of a socket dump as zeros), and starts with the ELF magic.

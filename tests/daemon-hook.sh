@@ -155,14 +155,22 @@ t_ok "and so is its file" test ! -e "$d/kernel.sock.registrations/docker-$gone_i
 # ---- the hook fails open --------------------------------------------------------
 good=$(jq -cn --arg id "$claimed" --argjson pid "$T_HOLDER" '{ociVersion: "1.0.2", id: $id, pid: $pid, status: "created"}')
 fast() { # fast NAME STDIN-COMMAND ARGS...: exit 0 in under a second
-	local name=$1 feed=$2 start rc
+	local name=$1 feed=$2 start rc secs try
 	shift 2
-	start=$EPOCHREALTIME
-	# The hook's own time: a feed that goes on writing is not waited for.
-	"$HOOK" "$@" < <(bash -c "$feed" 2>/dev/null) >/dev/null 2>&1
-	rc=$?
+	# Its budget is 0.8 s, so the slow cases leave a fifth of a second for the process's
+	# start and end: a machine busy with two suites can take that away once. A case over
+	# the bound is timed once more, and fails only when it is slow (or fails) both times.
+	for try in 1 2; do
+		start=$EPOCHREALTIME
+		# The hook's own time: a feed that goes on writing is not waited for.
+		"$HOOK" "$@" < <(bash -c "$feed" 2>/dev/null) >/dev/null 2>&1
+		rc=$?
+		secs=$(t_elapsed "$start")
+		[ "$rc" -eq 0 ] && t_lt "$secs" 1 && break
+		t_diag "$name: exit $rc after $secs s (try $try)"
+	done
 	t_is "$rc" 0 "$name: exit 0"
-	t_ok "$name: in under a second ($(t_elapsed "$start") s)" t_lt "$(t_elapsed "$start")" 1
+	t_ok "$name: in under a second ($secs s)" t_lt "$secs" 1
 }
 fast "garbage on stdin" 'head -c 4096 /dev/urandom' --config "$d/config.json" createRuntime
 fast "an empty stdin" 'true' --config "$d/config.json" createRuntime

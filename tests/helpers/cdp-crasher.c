@@ -5,10 +5,12 @@
  *
  *   cdp-crasher [--name NAME] [--size BYTES] [--threads N] [--signal segv|abrt|bus]
  *               [--delay-ms MS] [--no-fork] [--non-dumpable] [--reap-delay-ms MS]
+ *               [--wait-file PATH]
  *
  * By default it forks: the child names itself, touches --size bytes of
  * memory (so the core has that much to dump), starts --threads idle threads
- * and faults; the parent reaps it and prints one line of key=value facts:
+ * and faults (with --wait-file, only once PATH exists: many crashers started
+ * one by one then crash together); the parent reaps it and prints one line of key=value facts:
  *   pid=<child pid as the parent sees it> signal=<N> coredump=<0|1> exit=<N>
  *   coredump_mask=<hex, from the pidfd after reaping>
  * The parent must not re-raise the signal: an nsenter or a shell that
@@ -45,6 +47,7 @@ static void *idle_thread(void *arg)
 }
 
 static bool non_dumpable;
+static const char *wait_file;
 
 /*
  * The faulting instruction, in a function of its own that is never inlined
@@ -83,6 +86,9 @@ static _noreturn_ void crash(const char *name, size_t size, unsigned threads, in
                         _exit(121);
         }
 
+        /* At most a minute: a test that never says go still gets its crash. */
+        for (unsigned i = 0; wait_file && i < 30000 && access(wait_file, F_OK) < 0; i++)
+                (void) usleep(2000);
         if (delay_ms)
                 (void) usleep(delay_ms * 1000U);
 
@@ -112,6 +118,7 @@ int main(int argc, char **argv)
                 { "no-fork", no_argument, NULL, 'F' },
                 { "non-dumpable", no_argument, NULL, 'N' },
                 { "reap-delay-ms", required_argument, NULL, 'R' },
+                { "wait-file", required_argument, NULL, 'W' },
                 {},
         };
         const char *name = "cdp-crasher";
@@ -154,6 +161,9 @@ int main(int argc, char **argv)
                         break;
                 case 'R':
                         reap_delay_ms = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
+                case 'W':
+                        wait_file = optarg;
                         break;
                 default:
                         return 2;

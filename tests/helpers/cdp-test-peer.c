@@ -29,7 +29,7 @@
  *                                          tgid= ruid= euid= cgroup_id= netns_ino= alive=
  *   cdp-test-peer collector ADDRESS MODE   a misbehaving collector (SOCK_SEQPACKET listener) for every
  *                                          connection: MODE decline (answers no), decline-late (the same
- *                                          300 ms later), silent (never answers),
+ *                                          1 s later), silent (never answers),
  *                                          stall (accepts, takes the dump, never reads it), garbage
  *                                          (answers with non-JSON), close (accepts, then closes at once
  *                                          after message 3), fail-unread (takes the dump, reads nothing,
@@ -264,7 +264,7 @@ static int do_collector(const char *address, const char *mode)
                         continue;
                 /* decline-late: the kernel, acked early, has filled the socket by the time we say no. */
                 if (strcmp(mode, "decline-late") == 0)
-                        (void) usleep(300 * 1000);
+                        (void) usleep(1000 * 1000);
                 if (strcmp(mode, "decline") == 0 || strcmp(mode, "decline-late") == 0) {
                         static const char no[] = "{\"accept\":false,\"reason\":\"testing\"}";
                         (void) fdpass_send(conn, no, sizeof(no) - 1, NULL, 0);

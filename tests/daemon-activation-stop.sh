@@ -2,7 +2,7 @@
 # Stopping a socket-activated daemon with dumps in flight (issue 13): on
 # SIGTERM it stops accepting at once, finishes the dumps it holds (made slow
 # here: CDP_FAULT=names-lookup-delay holds each container dump on its worker
-# for 3 s) within its grace period, and exits 0; the crashes that come
+# for 5 s) within its grace period, and exits 0; the crashes that come
 # meanwhile wait in the backlog of the socket the service manager holds, and
 # the next daemon takes them. Every crash: one event, one core.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
@@ -22,7 +22,7 @@ cat >"$d/manager.sh" <<'SH'
 d=$1 proxy=$2
 start() {
 	(
-		export LISTEN_PID=$BASHPID LISTEN_FDS=1 CDP_FAULT=names-lookup-delay:3000
+		export LISTEN_PID=$BASHPID LISTEN_FDS=1 CDP_FAULT=names-lookup-delay:5000
 		exec "$proxy" --config "$d/config.json" --log-level debug
 	) >>"$d/proxy-$1.out" 2>>"$d/proxy-$1.err" &
 	echo $! >"$d/daemon-$1.pid"
@@ -63,11 +63,13 @@ for i in 1 2 3; do
 	crash "inflight-$i" &
 	t_track_pid $!
 done
-# All three accepted and on their workers (each held 3 s by the fault).
+# All three accepted and on their workers (each held 5 s by the fault).
 in_flight() { [ "$("$T_PROXY" status --config "$d/config.json" 2>/dev/null | jq -r .in_flight_total)" = "$1" ]; }
 t_ok "three dumps in flight" t_wait_for 10 in_flight 3
 touch "$d/stop-1"
 t_wait_for 5 test -s "$d/term-1"
+# SIGTERM sent is not SIGTERM read: daemon 1 has stopped accepting once its control socket is gone.
+t_wait_for 5 bash -c "! test -S '$d/kernel.sock.control'"
 # While daemon 1 finishes: crashes that only the next daemon can take.
 for i in 1 2; do
 	crash "queued-$i" &

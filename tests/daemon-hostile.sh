@@ -116,6 +116,13 @@ t_is "$(grep '"reason":"rate-limit"' "$d/events.jsonl" | grep -c '"comm":"loop-'
 t_is "$(ls "$d/loop" | grep -c '\.core$')" 3 "crash loop: only three cores written"
 
 # ---- a task killed while the daemon holds it --------------------------------------------
+# The kill must land while the collector is asked: 5 s to ask (a reload), not 1, so that a busy
+# machine cannot let the fallback store the dump first.
+jq '.limits.collector_timeout = "5s" | .limits.dump_timeout = "10s"' "$d/config.json" >"$d/c2.json" &&
+	mv "$d/c2.json" "$d/config.json"
+before=$(t_count "configuration reloaded" "$d/proxy.err")
+kill -HUP "$T_PROXY_PID"
+t_ok "reloaded with a collector_timeout of 5 s" t_wait_for 10 t_count_above "configuration reloaded" "$d/proxy.err" "$before"
 new_pod
 bad_collector silent
 t_container_run "$POD_HOLDER" "$APP_CG" "$T_HELPERS/cdp-crasher" --name kill-me >"$d/kill.out" &

@@ -33,7 +33,7 @@ st=$("$T_PROXY" --config "$d/config.json" status)
 t_is "$(t_jq "$st" .host_network.found)" true "status: the host's network namespace was found"
 t_is "$(t_jq "$st" .host_network.daemon_in_it)" false "status: the daemon is not in it"
 t_is "$(t_jq "$st" .lost_dump_accounting.active)" true "status: lost-dump accounting on all the same"
-out=$("$T_HELPERS/cdp-crasher" --name hn-lost --non-dumpable --reap-delay-ms 1000)
+out=$("$T_HELPERS/cdp-crasher" --name hn-lost --non-dumpable --reap-delay-ms 3000)
 t_ok "a crash that never reaches the socket is reported as lost" \
 	t_wait_for 15 grep -q '"event":"coredump-lost".*"comm":"hn-lost"' "$d/events.jsonl"
 t_ok "the daemon stops" t_proxy_stop

@@ -101,10 +101,11 @@ jq -c '.store.summary = false' "$d/config.json" >"$d/c2.json" && mv "$d/c2.json"
 t_ok "daemon starts (reloads)" t_proxy_start "$d"
 "$T_HELPERS/cdp-crasher" --name before-reload >/dev/null
 t_event "$d" before-reload >/dev/null
-# A dump in flight across the reload: its stream comes slowly (FUSE pages, 150 ms each).
+# A dump in flight across the reload: its stream comes slowly (40 FUSE pages, 150 ms each: 6 s,
+# time enough to see it stream, reload and look while it is still in flight on a busy machine).
 if [ -c /dev/fuse ]; then
 	mkdir -p "$d/mnt"
-	"$T_HELPERS/cdp-fuse-crasher" --dir "$d/mnt" --name across-reload --slow-pages 20 --slow-ms 150 \
+	"$T_HELPERS/cdp-fuse-crasher" --dir "$d/mnt" --name across-reload --slow-pages 40 --slow-ms 150 \
 		>"$d/slow.out" 2>&1 &
 	t_track_pid $!
 	streaming() { status | jq -e '.in_flight | map(select(.state == "streaming")) | length == 1' >/dev/null; }
@@ -126,12 +127,12 @@ else
 fi
 
 # ---- a reload is worked off the loop ----------------------------------------------------------------
-# A slow one (CDP_FAULT=reload-delay makes the reload's thread wait 3 s before it
+# A slow one (CDP_FAULT=reload-delay makes the reload's thread wait 5 s before it
 # reads the config, as a config on a slow disk would): status answers meanwhile,
 # from the old configuration.
 t_proxy_stop
 t_proxy_config "$d" request '[{"name":"all","match":{},"action":"store"}]' '"limits": { "max_concurrent": 2 }'
-CDP_FAULT=reload-delay:3000 t_proxy_start "$d"
+CDP_FAULT=reload-delay:5000 t_proxy_start "$d"
 sed -i 's|"max_concurrent": 2|"max_concurrent": 3|' "$d/config.json"
 before=$(t_count "configuration reloaded" "$d/proxy.err")
 kill -HUP "$T_PROXY_PID"
@@ -150,7 +151,7 @@ mkdir -p "$d/big"
 sed -i "s|\"directory\": \"$d/store\"|\"directory\": \"$d/big\"|" "$d/config.json"
 kill -HUP "$T_PROXY_PID"
 t_ok "a reload naming another store is refused: it takes effect on restart" \
-	t_wait_for 10 grep -q "a new store takes effect on restart" "$d/proxy.err"
+	t_wait_for 20 grep -q "a new store takes effect on restart" "$d/proxy.err"
 t_is "$(t_jq "$(status)" .config.store.directory)" "$d/store" "the store it started with stays in force"
 t_proxy_stop
 t_done

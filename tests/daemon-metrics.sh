@@ -136,6 +136,6 @@ t_track_pid "$slow"
 sleep 0.5
 start=$EPOCHREALTIME
 t_is "$(code /healthz)" 200 "/healthz answers beside a client that trickles its request"
-t_ok "within the request deadline (2 s), not the trickler's 20 s" t_lt "$(t_elapsed "$start")" 4
+t_ok "within the request deadline (2 s), not the trickler's 20 s" t_lt "$(t_elapsed "$start")" 8
 kill "$slow" 2>/dev/null
 t_done

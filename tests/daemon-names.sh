@@ -234,7 +234,7 @@ t_is "$(jq "[.containers[] | select(.id == \"$pod_id\")] | length" <<<"$st")" 0 
 t_proxy_stop
 
 # ---- a container deleted between its crash and the lookup ------------------------
-CDP_FAULT=names-lookup-delay:1500 t_proxy_start "$d"
+CDP_FAULT=names-lookup-delay:4000 t_proxy_start "$d" # the state goes 0.5 s after the crash: 3.5 s of slack
 id=$(t_hex64)
 docker_config "$S" "$id" "short-lived" "busybox" '{}'
 t_cgroup_make "$CG2" "system.slice/docker-$id.scope" && cg=$T_CG

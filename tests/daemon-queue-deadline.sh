@@ -2,12 +2,14 @@
 # A dump that waited in the worker queue until past its deadline (dump_timeout
 # runs from accept) is rejected with reason timeout: it never had a chance,
 # and the kernel is told at once. Issue 10: it was run anyway and failed as
-# protocol-error. Set-up: max_concurrent 1, dump_timeout 1s; the only worker
+# protocol-error. Set-up: max_concurrent 1, dump_timeout 3s; the only worker
 # containers may hold waits for a silent collector's answer; a second crash of
 # the container waits behind it (parked: host dumps keep workers of their own,
 # so only container dumps can wait like this); the daemon is then frozen
-# (SIGSTOP, a machine under load) for 1.5 s, so that the waiting dump is past
-# its deadline when a worker takes it.
+# (SIGSTOP, a machine under load) for 4 s, so that the waiting dump is past
+# its deadline when a worker takes it. The freeze must begin before the first
+# dump's 3 s are over (else the worker takes the second in time): 3 s, not 1,
+# leave a busy machine room for the crashes and the status polls before it.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh" || exit 99
 t_require_socket_dumps
 t_require_cgroup2
@@ -20,7 +22,7 @@ d=$T_TMP
 t_proxy_config "$d" request '[
   {"name":"containers","match":{"container":true},"action":"forward","fallback":"store"},
   {"name":"host","match":{},"action":"store"}]' \
-	'"limits": { "max_concurrent": 1, "dump_timeout": "1s", "collector_timeout": "2s" }'
+	'"limits": { "max_concurrent": 1, "dump_timeout": "3s", "collector_timeout": "5s" }'
 t_ok "daemon starts" t_proxy_start "$d"
 
 t_cgroup_make "$CG2" "system.slice/docker-$(t_hex64).scope" && t_container_start "$T_CG"
@@ -40,7 +42,7 @@ t_track_pid $!
 queued() { [ "$("$T_PROXY" --config "$d/config.json" status 2>/dev/null | jq -r .queued)" = 1 ]; }
 t_ok "the second crash waits for a worker" t_wait_for 5 queued
 kill -STOP "$(t_proxy_daemon)"
-sleep 1.5
+sleep 4
 kill -CONT "$(t_proxy_daemon)"
 
 ev=$(t_event "$d" waited-too-long 10)

@@ -26,7 +26,7 @@ up-ok) env > "'"$d"'/hook/$CDP_ID.env"; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /
 up-fail) echo boom; exit 3;;
 up-hang) echo $$ > "'"$d"'/hook/hang.pid"; sleep 1000.25 & wait;;
 esac'
-t_container_run "$T_HOLDER" "$cg" "$T_COLLECTOR" --dir "$d/ct" --exec "$cmd" --exec-timeout 2s --exec-max 2 \
+t_container_run "$T_HOLDER" "$cg" "$T_COLLECTOR" --dir "$d/ct" --exec "$cmd" --exec-timeout 5s --exec-max 2 \
 	--exec-remove 2>"$d/ct.log" &
 t_track_pid $!
 t_ok "collector listens" t_wait_for 10 grep -qs "listening on" "$d/ct.log"
@@ -59,12 +59,13 @@ t_ok "fail: the dump is kept" test -f "$d/ct/$id.core.zst" -a -f "$d/ct/$id.json
 # A hanging command: the crash is not held up by it, and it is killed at its time limit.
 start=$EPOCHREALTIME
 out=$(crash up-hang)
-t_ok "hang: the crashing task was released without waiting for the command" t_lt "$(t_elapsed "$start")" 1.5
+# Released long before the command's 5 s (a round trip takes ~0.1 s; the slack is for a busy machine).
+t_ok "hang: the crashing task was released without waiting for the command" t_lt "$(t_elapsed "$start")" 3
 ev=$(t_event "$d" up-hang)
 id=$(t_jq "$ev" .id)
 t_ok "hang: it runs" t_wait_for 5 test -s "$d/hook/hang.pid"
 t_ok "hang: its child runs too" t_wait_for 5 pgrep -x -f 'sleep 1000[.]25'
-t_ok "hang: killed after its 2 s" t_wait_for 10 grep -q "upload $id: killed after 2 s; dump kept" "$d/ct.log"
+t_ok "hang: killed after its 5 s" t_wait_for 15 grep -q "upload $id: killed after 5 s; dump kept" "$d/ct.log"
 t_ok "hang: its whole process group is gone (the sleep too)" t_wait_for 5 bash -c "! pgrep -x -f 'sleep 1000[.]25' >/dev/null"
 t_ok "hang: the dump is kept" test -f "$d/ct/$id.core.zst"
 
@@ -72,7 +73,7 @@ t_proxy_stop
 
 # ---- the host store: store.exec ------------------------------------------------
 t_proxy_config "$d" request '[{"name":"host","match":{},"action":"store"}]'
-jq --arg cmd "$cmd" '.store.compress = 3 | .store.exec = {"command": $cmd, "timeout": "2s", "max_concurrent": 2, "remove": true}' \
+jq --arg cmd "$cmd" '.store.compress = 3 | .store.exec = {"command": $cmd, "timeout": "5s", "max_concurrent": 2, "remove": true}' \
 	"$d/config.json" >"$d/c2.json" && mv "$d/c2.json" "$d/config.json"
 rm -f "$d/hook/hang.pid"
 t_ok "daemon starts with store.exec" t_proxy_start "$d"
@@ -102,10 +103,10 @@ t_ok "host fail: kept" test -f "$d/store/$id.core.zst" -a -f "$d/store/$id.json"
 
 start=$EPOCHREALTIME
 out=$("$T_HELPERS/cdp-crasher" --name up-hang)
-t_ok "host hang: the task was released at once" t_lt "$(t_elapsed "$start")" 1.5
+t_ok "host hang: the task was released at once" t_lt "$(t_elapsed "$start")" 3
 ev=$(t_event "$d" up-hang)
 id=$(t_jq "$ev" .id)
-t_ok "host hang: killed after its 2 s" t_wait_for 10 grep -q "upload $id: killed after 2 s; dump kept" "$d/proxy.err"
+t_ok "host hang: killed after its 5 s" t_wait_for 15 grep -q "upload $id: killed after 5 s; dump kept" "$d/proxy.err"
 t_ok "host hang: its process group is gone" t_wait_for 5 bash -c "! pgrep -x -f 'sleep 1000[.]25' >/dev/null"
 t_ok "host hang: kept" test -f "$d/store/$id.core.zst"
 

@@ -32,12 +32,12 @@ pids=()
 # Started one by one, they crash together: how long the starts take (a busy machine) must not
 # spread the storm over the seconds in which the slot frees and takes more.
 for i in $(seq 1 $n); do
-	t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name "storm-$i" --wait-file "$d/go" \
-		>"$d/storm-$i.out" 2>&1 &
+	t_container_run "$holder" "$cg" "$T_HELPERS/cdp-crasher" --name "pstorm-$i" --wait-file "$d/go" \
+		>"$d/pstorm-$i.out" 2>&1 &
 	pids+=($!)
 	t_track_pid $!
 done
-t_ok "forty crashers wait for the word" t_wait_for 30 bash -c "[ \$(pgrep -c '^storm-[0-9]+\$') -eq $n ]"
+t_ok "forty crashers wait for the word" t_wait_for 30 bash -c "[ \$(pgrep -c '^pstorm-[0-9]+\$') -eq $n ]"
 touch "$d/go"
 # Refused before identification, an overload event may not know the comm: count all events.
 events() { grep -c '"event":"coredump"' "$d/events.jsonl" 2>/dev/null; }
@@ -45,12 +45,12 @@ t_ok "every crash has its event within 40 s" t_wait_for 40 bash -c "[ \$(grep -c
 sleep 1
 t_is "$(events)" "$n" "forty crashes, forty events"
 t_is "$(jq -r 'select(.event == "coredump") | .id' "$d/events.jsonl" | sort -u | wc -l)" "$n" "forty dumps, each once"
-t_is "$(grep -o '"comm":"storm-[0-9]*"' "$d/events.jsonl" | sort | uniq -d | wc -l)" 0 "no crash reported twice"
-t_diag "identified $(grep -c '"comm":"storm-' "$d/events.jsonl"), answered overload $(grep -c '"reason":"overload"' "$d/events.jsonl")"
+t_is "$(grep -o '"comm":"pstorm-[0-9]*"' "$d/events.jsonl" | sort | uniq -d | wc -l)" 0 "no crash reported twice"
+t_diag "identified $(grep -c '"comm":"pstorm-' "$d/events.jsonl"), answered overload $(grep -c '"reason":"overload"' "$d/events.jsonl")"
 t_ok "the queue's bound held: some were answered at once (overload)" \
 	t_lt 0 "$(grep -c '"reason":"overload"' "$d/events.jsonl")"
 t_ok "and no more were taken than the queue holds beside the slot and the workers" \
-	t_lt "$(grep -c '"comm":"storm-' "$d/events.jsonl")" 24
+	t_lt "$(grep -c '"comm":"pstorm-' "$d/events.jsonl")" 24
 done=0
 for p in "${pids[@]}"; do
 	timeout 20 tail --pid="$p" -f /dev/null && done=$((done + 1))

@@ -89,11 +89,17 @@ int daemon_load_config(const struct daemon_options *o, struct config **ret)
 
 /* ---- accepting ----------------------------------------------------------- */
 
-static void admit(struct daemon *m, struct dump *d)
+/* Every dump taken, by the loop or by a worker: counted, settled against the connector, in flight. */
+static void arrived(struct daemon *m, struct dump *d)
 {
         stats_accepted(m->env.stats);
         accounting_arrived(m->accounting, d->peer_pid, d->accepted_at);
         inflight_add(&m->inflight, d);
+}
+
+static void admit(struct daemon *m, struct dump *d)
+{
+        arrived(m, d);
         if (workers_submit(m->pool, d) >= 0)
                 return;
         /* Every worker busy and the queue full: answered at once, through the same end as any dump. */
@@ -139,9 +145,7 @@ static void *accept_on_worker(int listen_fd, void *userdata)
                 (void) usleep(10 * 1000);
                 return NULL;
         }
-        stats_accepted(m->env.stats);
-        accounting_arrived(m->accounting, d->peer_pid, d->accepted_at);
-        inflight_add(&m->inflight, d);
+        arrived(m, d);
         return d;
 }
 

@@ -35,13 +35,11 @@
 
 static int writer_link = -EBADF;
 
-/* What the keeper found at hostmnt_start(): where the host's files can be seen from. */
-static enum {
-        HOST_VIEW_UNKNOWN, /* never asked (the CLI): this namespace's view is taken */
-        HOST_VIEW_HERE,    /* we are in the host's mount namespace */
-        HOST_VIEW_WRITER,  /* through the writer */
-        HOST_VIEW_NONE,    /* outside, and the writer could not start: nothing here shows them */
-} host_view = HOST_VIEW_UNKNOWN;
+/*
+ * hostmnt_start() found us outside the host's mount namespace and the writer could not
+ * start: nothing here shows the host's files. (Never asked, as in the CLI: our view is taken.)
+ */
+static bool host_unseen;
 static pid_t writer_pid = -1;
 
 static int send_status(int link, int32_t r)
@@ -141,7 +139,7 @@ int hostmnt_check_helper(const char *path)
         if (writer_link >= 0)
                 return ask_writer(CHECK_HELPER, path);
         /* Our own view is not the kernel's: a file only the pod sees would pass. Refused, not guessed. */
-        if (host_view == HOST_VIEW_NONE)
+        if (host_unseen)
                 return -EXDEV;
         return mode_helper_check(path);
 }
@@ -153,10 +151,10 @@ int hostmnt_start(void)
         int sv[2], r;
         pid_t keeper = getpid();
 
-        host_view = HOST_VIEW_NONE;
+        host_unseen = true;
         r = mntns_open_initial(&mnt_fd, &how);
         if (r == 0) {
-                host_view = HOST_VIEW_HERE;
+                host_unseen = false;
                 return 0;
         }
         if (r < 0) {
@@ -191,7 +189,7 @@ int hostmnt_start(void)
                 return r;
         }
         core_pattern_set_writer(write_from_host);
-        host_view = HOST_VIEW_WRITER;
+        host_unseen = false;
         log_info("outside the host's mount namespace: core_pattern is written from the host's (entered "
                  "through %s's) by a process that does nothing else",
                  how);

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <pthread.h>
-
 /* The daemon's long-lived state, shared by its parts (loop, start, status, reload, lost dumps). */
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "kernel/cgroup.h"

@@ -212,6 +212,9 @@ static void *wait_for_work(struct worker_pool *p, size_t i)
                 p->loop_listens = false;
                 p->saturated(p->userdata, false);
         }
+        /* Its epoll could not take the listener (ENOMEM, max_user_watches) and none other holds it. */
+        if (!listening && workers_listen(p) && p->idle_listening == 0)
+                loop_takes_over(p);
         ep = p->epolls[i].fd;
         p->idle_threads++;
         p->idle_listening += listening;
